@@ -1,0 +1,135 @@
+"""Content-addressed stage cache, atomic writes, and append-only JSONL for resume.
+
+A stage's key is a sha256 of its inputs (the config slice it depends on, its upstream stages'
+keys, and the harness version). A stage directory is complete when its ``DONE`` marker exists;
+a half-written directory from a killed run is simply redone (or, for JSONL stages, continued
+from the records already written).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from harness.errors import HarnessError
+
+CODE_VERSION = "0.1.0"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("HARNESS_CACHE", ".harness_cache")).resolve()
+
+
+def stage_key(stage: str, payload: Any) -> str:
+    blob = json.dumps({"stage": stage, "code": CODE_VERSION, "inputs": payload},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError("file not found", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"malformed JSON ({exc.msg})", file=path, row=exc.lineno) from None
+
+
+def read_jsonl(path: Path, *, tolerate_partial_tail: bool = True) -> list[dict]:
+    """Read JSONL records. A last line cut short by a killed writer is dropped, not an error."""
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if tolerate_partial_tail and i == len(lines):
+                break
+            raise HarnessError(f"malformed JSON ({exc.msg})", file=path, row=i) from None
+    return out
+
+
+class JsonlAppender:
+    """Append records one by one, flushed and fsynced, so a killed run loses at most one line."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._repair_tail()
+        self._f = open(path, "a", encoding="utf-8")
+
+    def _repair_tail(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            with open(self.path, "r+b") as f:
+                f.truncate(cut)
+
+    def write(self, record: dict) -> None:
+        self._f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> "JsonlAppender":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Stage:
+    """A cached stage directory ``<cache>/<stage>/<key>/``; complete once ``DONE`` exists."""
+
+    def __init__(self, cache_dir: Path, stage: str, payload: Any) -> None:
+        self.name = stage
+        self.key = stage_key(stage, payload)
+        self.dir = cache_dir / stage / self.key
+        self.payload = payload
+
+    @property
+    def done(self) -> bool:
+        return (self.dir / "DONE").exists()
+
+    def mark_done(self, info: dict | None = None) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.dir / "inputs.json", self.payload)
+        atomic_write_json(self.dir / "DONE", info or {})
+
+    def info(self) -> dict:
+        return read_json(self.dir / "DONE")
+
+
+def iter_done_ids(records: Iterable[dict], key: str = "id") -> Iterator[str]:
+    for r in records:
+        if r.get("status", "ok") == "ok" and key in r:
+            yield str(r[key])

@@ -1,0 +1,63 @@
+"""Task discovery: a task is one file in a tasks folder, defining a function decorated @task.
+
+The project's own `tasks/` folder is always scanned; `--tasks-dir` adds a user's folder. Each
+`*.py` file is imported by path, so a user's task file needs nothing but `from harness import task`.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import HarnessError
+from harness.registry import Registry
+from harness.types import Task
+
+TASKS: Registry[Callable[..., Task]] = Registry("task")
+_loaded: set[Path] = set()
+
+
+def task(fn: Callable[..., Task]) -> Callable[..., Task]:
+    """Register a task factory under its function name. Keyword arguments of the factory are
+    the task's options, settable from the run config (e.g. ``n_samples``)."""
+    TASKS.add(fn.__name__, fn)
+    return fn
+
+
+def builtin_tasks_dir() -> Path:
+    """The repository's tasks/ folder (next to the package), overridable by HARNESS_TASKS_DIR."""
+    env = os.environ.get("HARNESS_TASKS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "tasks"
+
+
+def discover(extra_dirs: list[Path] | None = None) -> Registry[Callable[..., Task]]:
+    for folder in [builtin_tasks_dir(), *(extra_dirs or [])]:
+        if not folder.is_dir():
+            raise HarnessError("tasks folder not found", file=folder)
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_") or path.resolve() in _loaded:
+                continue
+            _import_file(path)
+    return TASKS
+
+
+def _import_file(path: Path) -> None:
+    name = f"harness_tasks_{path.stem}_{abs(hash(str(path.resolve()))) % 10**8}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except HarnessError:
+        raise
+    except Exception as exc:  # a broken user task file is bad input, not a crash
+        raise HarnessError(f"cannot import task file ({type(exc).__name__}: {exc})", file=path) from None
+    _loaded.add(path.resolve())
+
+
+def data_dir() -> Path:
+    """Where shipped task data lives (tasks/data/<task>/, each with its licence)."""
+    return builtin_tasks_dir() / "data"
