@@ -1,0 +1,142 @@
+"""Leaderboard cells: which rows and columns exist, and the scored samples behind each cell.
+
+A cell is computed only from samples whose status is "ok"; every other expected sample is
+counted with its status and reason, so the report can say exactly what is missing and why
+instead of turning a failed judge call or a crashed generation into a silent 0.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from harness.report.load import RunData
+
+_TURN = re.compile(r"^(?P<family>.+)_turn(?P<turn>\d+)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """A leaderboard value column: one metric, or the per-question mean of MT-Bench turns."""
+
+    key: str
+    task: str
+    metrics: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RowKey:
+    run: str
+    model: str
+    seed: int
+    label: str
+    model_label: str
+
+
+@dataclasses.dataclass
+class Cell:
+    """The ok scores of one row x column (by sample id) and why the other samples are absent."""
+
+    values: pd.Series
+    problems: Counter
+    expected: int
+
+    @property
+    def status(self) -> str:
+        if len(self.values) == 0:
+            judged = {status for status, _ in self.problems}
+            return "not_judged" if judged == {"not_judged"} else "missing"
+        return "partial" if sum(self.problems.values()) else "ok"
+
+    @property
+    def reason(self) -> str:
+        """The not-judged reason for not_judged cells, else a summary of what is missing."""
+        if self.status == "not_judged":
+            return self.problems.most_common(1)[0][0][1] or "no reason given"
+        parts = []
+        for (status, reason), count in self.problems.most_common():
+            label = {"absent": "no score row", "not_judged": "not judged"}.get(status, status)
+            text = f"{label}: {reason[:100]}" if reason and status != "absent" else label
+            parts.append(f"{text} x{count}")
+        return "; ".join(parts)
+
+
+def model_labels(runs: list[RunData]) -> dict[tuple[str, str], str]:
+    """(run, model) -> display name; prefixed by the run name only when models clash."""
+    owners: dict[str, set[str]] = {}
+    for run in runs:
+        for model in pd.unique(run.scores["model"]):
+            owners.setdefault(model, set()).add(run.name)
+    return {(run, model): (f"{run}/{model}" if len(names) > 1 else model)
+            for model, names in owners.items() for run in names}
+
+
+def columns_of(runs: list[RunData]) -> list[Column]:
+    """Value columns in order of first appearance; an MT-Bench average follows its last turn."""
+    metrics: dict[str, list[str]] = {}
+    for run in runs:
+        for task, metric in run.scores[["task", "metric"]].drop_duplicates().itertuples(False):
+            if metric not in metrics.setdefault(task, []):
+                metrics[task].append(metric)
+    columns = []
+    for task, names in metrics.items():
+        families: dict[str, list[str]] = {}
+        for m in names:
+            if (match := _TURN.match(m)):
+                families.setdefault(match["family"], []).append(m)
+        for m in names:
+            columns.append(Column(f"{task}/{m}", task, (m,)))
+            match = _TURN.match(m)
+            turns = families.get(match["family"], []) if match else []
+            if len(turns) > 1 and m == turns[-1]:
+                order = sorted(turns, key=lambda t: int(_TURN.match(t)["turn"]))
+                columns.append(Column(f"{task}/{match['family']}_avg", task, tuple(order)))
+    return columns
+
+
+def cell_for(groups: dict[tuple[str, str], pd.DataFrame], col: Column,
+             expected: set[str]) -> Cell:
+    """Per sample: the mean of the column's metrics if all are ok, else the first problem."""
+    frames = []
+    ids = set(expected)
+    for metric in col.metrics:
+        g = groups.get((col.task, metric))
+        if g is None:
+            frames.append({})
+            continue
+        g = g.drop_duplicates("sample_id", keep="last")
+        frames.append(g.set_index("sample_id")[["score", "status", "reason"]].to_dict("index"))
+        ids.update(g["sample_id"])
+    values: dict[str, float] = {}
+    problems: Counter = Counter()
+    for sid in sorted(ids):
+        scores, problem = [], None
+        for frame in frames:
+            rec = frame.get(sid)
+            if rec is None:
+                problem = problem or ("absent", "")
+            elif rec["status"] != "ok":
+                problem = problem or (rec["status"], rec["reason"])
+            else:
+                scores.append(rec["score"])
+        if problem is None:
+            values[sid] = float(np.mean(scores))
+        else:
+            problems[problem] += 1
+    return Cell(pd.Series(values, dtype=float), problems, len(ids))
+
+
+def rows_of(runs: list[RunData]) -> list[RowKey]:
+    labels = model_labels(runs)
+    rows = []
+    for run in runs:
+        for model in pd.unique(run.scores["model"]):
+            seeds = sorted(pd.unique(run.scores.loc[run.scores["model"] == model, "seed"]))
+            for seed in seeds:
+                suffix = f" (seed {seed})" if len(seeds) > 1 else ""
+                base = labels[(run.name, model)]
+                rows.append(RowKey(run.name, model, int(seed), base + suffix, base))
+    return rows

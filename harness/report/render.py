@@ -1,0 +1,202 @@
+"""Render a Leaderboard as Markdown, booktabs LaTeX and one self-contained HTML page.
+
+Rendering is done by hand rather than with DataFrame.to_markdown/to_latex: those need optional
+packages (tabulate, jinja2) and cannot express what a cell must say here ("missing",
+"not judged: <reason>", a bold best value). Every renderer shares `table_cells`, so the three
+formats always agree on values, rounding and which cell is best.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from harness.report.tables import Leaderboard
+
+COST_HEADERS = {"train:wall_s": "train wall (s)", "train:tokens": "train tokens"}
+LEGEND = ("Cells: mean [95% percentile-bootstrap CI] over scored samples; bold = best complete "
+          "cell in its column (lowest for training cost); * = some samples missing, see notes.")
+SUPPORT_NOTE = ("'supported' = the paired bootstrap rejects 'no difference' at p < 0.05 "
+                "(two-sided); the sign of the difference says which way.")
+
+Cell = tuple[str, bool, str]  # (text, is_best, status)
+
+
+def digits(lb: "Leaderboard", key: str) -> int:
+    """Two decimals for small-scale columns (MT-Bench 1-10), one for 0-100 scales."""
+    means = [m for m in lb[f"{key}:mean"] if math.isfinite(m)]
+    return 2 if means and max(abs(m) for m in means) < 10 else 1
+
+
+def _best(values: list[float], lower: bool) -> set[int]:
+    finite = [(i, v) for i, v in enumerate(values) if math.isfinite(v)]
+    if len(finite) < 2:
+        return set()
+    target = (min if lower else max)(v for _, v in finite)
+    return {i for i, v in finite if v == target}
+
+
+def table_cells(lb: "Leaderboard", *, with_reason: bool = True) -> tuple[list[str],
+                                                                         list[list[Cell]]]:
+    """Header and rows of display cells shared by all renderers (values already rounded)."""
+    header = ["model"] + [c.key for c in lb.value_columns] + \
+        [COST_HEADERS[c] for c in lb.cost_columns]
+    rows: list[list[Cell]] = [[(label, False, "ok")] for label in lb["label"]]
+    for col in lb.value_columns:
+        d = digits(lb, col.key)
+        status = list(lb[f"{col.key}:status"])
+        shown = [round(m, d) for m in lb[f"{col.key}:mean"]]
+        # a partial mean skips some samples, so it competes for "best" only with itself
+        best = _best([v if s == "ok" else math.nan for v, s in zip(shown, status)], lower=False)
+        for i, row in enumerate(rows):
+            if status[i] in ("ok", "partial"):
+                lo, hi = lb[f"{col.key}:lo"].iloc[i], lb[f"{col.key}:hi"].iloc[i]
+                text = f"{shown[i]:.{d}f} [{lo:.{d}f}, {hi:.{d}f}]"
+                text += "*" if status[i] == "partial" else ""
+            elif status[i] == "not_judged":
+                reason = lb[f"{col.key}:reason"].iloc[i]
+                text = f"not judged: {reason}" if with_reason else "not judged"
+            else:
+                text = "missing"
+            row.append((text, i in best, status[i]))
+    for key in lb.cost_columns:
+        values = [float(v) for v in lb[key]]
+        best = _best(values, lower=True)
+        fmt = "{:,.0f}" if key == "train:tokens" else "{:,.1f}"
+        for i, row in enumerate(rows):
+            text = fmt.format(values[i]) if math.isfinite(values[i]) else "-"
+            row.append((text, i in best, "ok"))
+    return header, rows
+
+
+def _p(p: float) -> str:
+    return "-" if not math.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def comparison_rows(lb: "Leaderboard") -> list[list[str]]:
+    """metric, model, baseline, difference [CI], p-value, verdict, n."""
+    out = []
+    for r in lb.comparisons.itertuples(index=False):
+        d = digits(lb, r.metric)
+        diff = "-" if r.n == 0 else f"{r.diff:+.{d}f} [{r.lo:+.{d}f}, {r.hi:+.{d}f}]"
+        out.append([r.metric, r.model, r.baseline, diff, _p(r.p_value), r.verdict, str(r.n)])
+    return out
+
+
+COMPARISON_HEADER = ["metric", "model", "baseline", "difference [95% CI]", "p", "verdict", "n"]
+
+
+def _md_table(header: list[str], rows: list[list[str]], right: Callable[[int], bool]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
+             "|" + "|".join("---:" if right(j) else "---" for j in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _md_cell(text: str, best: bool) -> str:
+    """Bold only the mean (not the CI); escape the partial marker so it is not emphasis."""
+    text = text.replace("*", "\\*")
+    if best:
+        value, sep, rest = text.partition(" ")
+        text = f"**{value}**{sep}{rest}"
+    return text
+
+
+def to_markdown(lb: "Leaderboard", notes: list[str], title: str = "Leaderboard") -> str:
+    header, rows = table_cells(lb)
+    text_rows = [[_md_cell(t, best) for t, best, _ in row] for row in rows]
+    parts = [f"# {title}", "", _md_table(header, text_rows, lambda j: j > 0), "", LEGEND]
+    if notes:  # right under the table: which cells are incomplete and why
+        parts += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    if lb.baseline and not lb.comparisons.empty:
+        parts += ["", f"## Paired comparisons vs {lb.baseline}", "",
+                  _md_table(COMPARISON_HEADER, comparison_rows(lb), lambda j: j in (3, 4, 6)),
+                  "", SUPPORT_NOTE]
+    return "\n".join(parts) + "\n"
+
+
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_escape(text: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in text)
+
+
+def to_latex(lb: "Leaderboard", notes: list[str]) -> str:
+    """A booktabs tabular for \\input; best value per column in bold, notes as comments."""
+    header, rows = table_cells(lb, with_reason=False)
+    lines = ["% Generated by harness.report; needs \\usepackage{booktabs}.",
+             "\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
+             " & ".join(tex_escape(h) for h in header) + " \\\\", "\\midrule"]
+    for row in rows:
+        cells = []
+        for text, best, _ in row:
+            if best:
+                value, sep, rest = text.partition(" ")
+                cells.append(f"\\textbf{{{tex_escape(value)}}}{sep}{tex_escape(rest)}")
+            else:
+                cells.append(tex_escape(text))
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "% " + LEGEND]
+    lines += ["% " + n.replace("\n", " ") for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
+th,td{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+thead th{border-bottom:2px solid #444}
+td.missing,td.not_judged{color:#a33;font-style:italic}
+td.partial{background:#fff6e0}
+.legend{color:#555;font-size:.85rem}
+figure{display:inline-block;margin:.5rem}
+img{max-width:100%;border:1px solid #eee}"""
+
+
+def _html_table(header: list[str], rows: list[list[tuple[str, bool, str]]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for row in rows:
+        tds = []
+        for text, best, status in row:
+            inner = html.escape(text)
+            if best:
+                value, sep, rest = text.partition(" ")
+                inner = f"<b>{html.escape(value)}</b>{sep}{html.escape(rest)}"
+            tds.append(f'<td class="{status}">{inner}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return (f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body)
+            + "\n</tbody></table>")
+
+
+def to_html(lb: "Leaderboard", notes: list[str], title: str = "Leaderboard",
+            images: dict[str, Path] | None = None) -> str:
+    """One file to mail around: inline CSS, plots inlined as base64 PNG, notes under the table."""
+    header, rows = table_cells(lb)
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>none</li>"
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>", _html_table(header, rows),
+             f'<p class="legend">{html.escape(LEGEND)}</p>',
+             f'<h2 id="notes">Notes</h2>\n<ul>{items}</ul>']
+    if lb.baseline and not lb.comparisons.empty:
+        cmp_rows = [[(c, False, "ok") for c in row] for row in comparison_rows(lb)]
+        parts += [f"<h2>Paired comparisons vs {html.escape(lb.baseline)}</h2>",
+                  _html_table(COMPARISON_HEADER, cmp_rows),
+                  f'<p class="legend">{html.escape(SUPPORT_NOTE)}</p>']
+    if images:
+        parts.append("<h2>Plots</h2>")
+        for name, path in images.items():
+            data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+            parts.append(f'<figure><img src="data:image/png;base64,{data}" '
+                         f'alt="{html.escape(name)}"><figcaption>{html.escape(name)}'
+                         "</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,185 @@
+"""The leaderboard: one row per model (per seed when a run has several), CIs per task x metric.
+
+Design choices, and why:
+* A cell uses only samples whose status is "ok" (see cells.py); everything else is counted and
+  explained in a note, so a failed judge or a crashed generation shows up as "missing" /
+  "not judged" instead of silently becoming a 0 that drags a model down the ranking.
+* The expected sample set of a task is the union of its sample ids across all models of the
+  run, so a model that simply has fewer rows (a generation that died half-way) is flagged too.
+* MT-Bench turn metrics (`<family>_turn<k>`) also get a per-question average column, because
+  the question is the unit sampled from the benchmark (see bootstrap.per_question_average).
+* Models from several runs are merged; a model name used by more than one run is prefixed with
+  its run name so the rows stay distinguishable.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.report import render
+from harness.report.bootstrap import DEFAULT_RESAMPLES, bootstrap_ci, paired_by_id
+from harness.report.cells import Column, RowKey, cell_for, columns_of, rows_of
+from harness.report.load import RunData, load_runs
+from harness.store import atomic_write_text
+
+COST_COLUMNS = ("train:wall_s", "train:tokens")
+ALPHA = 0.05
+
+
+class Leaderboard(pd.DataFrame):
+    """The leaderboard table (a DataFrame) plus what renderers need beside it.
+
+    Columns: run, model, seed, label, then `<task>/<metric>:{mean,lo,hi,n,status,reason}` per
+    value column, then `train:wall_s`, `train:tokens` when any run has train_costs.csv.
+    """
+
+    _metadata = ["notes", "comparisons", "baseline", "value_columns", "cost_columns", "cells",
+                 "row_keys"]
+
+    @property
+    def _constructor(self) -> type["Leaderboard"]:
+        return Leaderboard
+
+
+def _cell_notes(rows: list[RowKey], columns: list[Column], cells: dict) -> list[str]:
+    """One line per incomplete cell; not-judged cells grouped so each reason appears once."""
+    notes, not_judged = [], {}
+    for i, row in enumerate(rows):
+        for col in columns:
+            cell = cells[(i, col.key)]
+            if cell.status == "not_judged":
+                not_judged.setdefault(cell.reason, []).append(f"{col.key} for {row.label}")
+            elif cell.expected == 0:
+                notes.append(f"{col.key} for {row.label}: no scores "
+                             f"(task {col.task} not in run {row.run})")
+            elif cell.status != "ok":
+                missing = sum(cell.problems.values())
+                notes.append(f"{col.key} for {row.label}: {missing} of {cell.expected} samples "
+                             f"missing ({cell.reason})")
+    for reason, where in not_judged.items():
+        notes.append(f"not judged: {reason} ({', '.join(where)})")
+    return notes
+
+
+def _comparisons(rows: list[RowKey], columns: list[Column], cells: dict, baseline: str,
+                 seed: int, n_resamples: int) -> tuple[pd.DataFrame, list[str]]:
+    """Each non-baseline row vs the baseline row of the same run and seed where there is one."""
+    base_rows = [i for i, r in enumerate(rows) if baseline in (r.label, r.model_label, r.model)]
+    if not base_rows:
+        known = ", ".join(r.label for r in rows)
+        return pd.DataFrame(), [f"baseline {baseline!r} not found among models ({known}); "
+                                "paired comparisons skipped"]
+    records, notes = [], []
+    for col in columns:
+        for i, row in enumerate(rows):
+            if i in base_rows:
+                continue
+            b = max(base_rows, key=lambda j: (rows[j].run == row.run, rows[j].seed == row.seed))
+            res = paired_by_id(cells[(i, col.key)].values, cells[(b, col.key)].values,
+                               n_resamples, seed)
+            verdict = "missing" if res.n == 0 else \
+                ("supported" if res.supported(ALPHA) else "not supported")
+            if res.n == 0:
+                notes.append(f"paired {col.key}: {row.label} vs {rows[b].label}: "
+                             "no sample scored for both")
+            records.append({"metric": col.key, "model": row.label, "baseline": rows[b].label,
+                            "n": res.n, "diff": res.diff, "lo": res.lo, "hi": res.hi,
+                            "p_value": res.p_value, "verdict": verdict})
+    return pd.DataFrame.from_records(records), notes
+
+
+def _costs(run: RunData, row: RowKey, notes: list[str]) -> dict[str, float]:
+    out = dict.fromkeys(COST_COLUMNS, float("nan"))
+    if run.costs is None:
+        return out
+    hit = run.costs[(run.costs["model"] == row.model) & (run.costs["seed"] == row.seed)]
+    if hit.empty:
+        notes.append(f"train cost for {row.label}: no row in {run.name}/train_costs.csv")
+    else:
+        out.update({"train:wall_s": hit["wall_s"].iloc[-1], "train:tokens": hit["tokens"].iloc[-1]})
+    return out
+
+
+def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed: int = 0,
+                          n_resamples: int = DEFAULT_RESAMPLES) -> Leaderboard:
+    """Build the leaderboard from already loaded runs (see build_leaderboard)."""
+    by_name = {run.name: run for run in runs}
+    rows, columns = rows_of(runs), columns_of(runs)
+    expected = {(run.name, task): set(g["sample_id"])
+                for run in runs for task, g in run.scores.groupby("task", sort=False)}
+    has_costs = any(run.costs is not None for run in runs)
+    notes = [f"{run.name}: {note}" for run in runs for note in run.notes]
+    cost_notes: list[str] = []
+    cells, records = {}, []
+    for i, row in enumerate(rows):
+        s = by_name[row.run].scores
+        sub = s[(s["model"] == row.model) & (s["seed"] == row.seed)]
+        groups = {key: g for key, g in sub.groupby(["task", "metric"], sort=False)}
+        rec: dict[str, object] = {"run": row.run, "model": row.model, "seed": row.seed,
+                                  "label": row.label}
+        for col in columns:
+            cell = cell_for(groups, col, expected.get((row.run, col.task), set()))
+            cells[(i, col.key)] = cell
+            ci = bootstrap_ci(cell.values.to_numpy(), n_resamples, seed)
+            rec.update({f"{col.key}:mean": ci.mean, f"{col.key}:lo": ci.lo,
+                        f"{col.key}:hi": ci.hi, f"{col.key}:n": ci.n,
+                        f"{col.key}:status": cell.status,
+                        f"{col.key}:reason": cell.reason if cell.status != "ok" else ""})
+        if has_costs:
+            rec.update(_costs(by_name[row.run], row, cost_notes))
+        records.append(rec)
+    lb = Leaderboard(pd.DataFrame.from_records(records, columns=["run", "model", "seed", "label"]
+                                               if not records else None))
+    notes += [f"{run.name}: scores.csv has no rows" for run in runs if run.scores.empty]
+    notes += _cell_notes(rows, columns, cells) + cost_notes
+    comparisons = pd.DataFrame()
+    if baseline:
+        comparisons, cmp_notes = _comparisons(rows, columns, cells, baseline, seed, n_resamples)
+        notes += cmp_notes
+    lb.notes, lb.comparisons, lb.baseline = notes, comparisons, baseline
+    lb.value_columns, lb.cells, lb.row_keys = columns, cells, rows
+    lb.cost_columns = list(COST_COLUMNS) if has_costs else []
+    return lb
+
+
+def build_leaderboard(run_dirs: list[Path], baseline: str | None = None,
+                      seed: int = 0) -> Leaderboard:
+    """Load `results/<run>/` directories and build the merged leaderboard.
+
+    `baseline` (a model name or row label) enables the paired comparisons; `seed` seeds every
+    bootstrap so the same inputs always give the same table.
+    """
+    return leaderboard_from_runs(load_runs([Path(d) for d in run_dirs]), baseline, seed)
+
+
+def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = None, *,
+                  seed: int = 0, plots: bool = True) -> dict[str, Path]:
+    """Write leaderboard.{md,csv,tex,html} (+ comparisons.csv, plots/*.png) into `out_dir`.
+
+    Returns {"md", "csv", "tex", "html", ["comparisons"], "plot:<name>"...} -> path. Each file
+    is written atomically, so a report is either the old one or the new one, never half.
+    """
+    from harness.report import plots as plotting  # matplotlib is imported only when plotting
+
+    runs = load_runs([Path(d) for d in run_dirs])
+    lb = leaderboard_from_runs(runs, baseline, seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images: dict[str, Path] = {}
+    plot_notes: list[str] = []
+    if plots:
+        images, plot_notes = plotting.make_plots(lb, runs, out_dir / "plots")
+    notes = list(lb.notes) + plot_notes
+    title = "Leaderboard: " + ", ".join(run.name for run in runs)
+    files = {"md": out_dir / "leaderboard.md", "csv": out_dir / "leaderboard.csv",
+             "tex": out_dir / "leaderboard.tex", "html": out_dir / "leaderboard.html"}
+    atomic_write_text(files["csv"], pd.DataFrame(lb).to_csv(index=False))
+    atomic_write_text(files["md"], render.to_markdown(lb, notes, title))
+    atomic_write_text(files["tex"], render.to_latex(lb, notes))
+    atomic_write_text(files["html"], render.to_html(lb, notes, title, images))
+    if not lb.comparisons.empty:
+        files["comparisons"] = out_dir / "comparisons.csv"
+        atomic_write_text(files["comparisons"], lb.comparisons.to_csv(index=False))
+    files.update({f"plot:{name}": path for name, path in images.items()})
+    return files

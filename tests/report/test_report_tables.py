@@ -1,0 +1,162 @@
+"""Leaderboard building: merged runs, partial / not-judged data, comparisons, bad input."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import SCORE_HEADER, score_rows, write_csv  # type: ignore[import-not-found]
+from harness.errors import HarnessError
+from harness.report import build_leaderboard
+from harness.report.render import to_markdown
+
+KEYS = ["hh_rlhf_gen/bleu4", "hh_rlhf_gen/rougeL", "mt_bench/mt_bench_turn1",
+        "mt_bench/mt_bench_turn2", "mt_bench/mt_bench_avg"]
+
+
+def test_leaderboard_shape_two_runs_three_models_two_tasks(make_run) -> None:
+    a = make_run("runA", ["sft", "dpo"])
+    b = make_run("runB", ["orpo"], rng_seed=1)
+    lb = build_leaderboard([a, b], baseline="sft")
+    assert list(lb["label"]) == ["sft", "dpo", "orpo"]
+    assert list(lb["run"]) == ["runA", "runA", "runB"]
+    assert [c.key for c in lb.value_columns] == KEYS
+    stats = [f"{k}:{s}" for k in KEYS for s in ("mean", "lo", "hi", "n", "status", "reason")]
+    assert list(lb.columns) == ["run", "model", "seed", "label"] + stats + \
+        ["train:wall_s", "train:tokens"]
+    assert lb.shape == (3, 4 + 6 * len(KEYS) + 2)
+    assert list(lb["hh_rlhf_gen/bleu4:n"]) == [40, 40, 40]
+    assert list(lb["mt_bench/mt_bench_avg:n"]) == [16, 16, 16]
+    assert (lb["hh_rlhf_gen/bleu4:lo"] <= lb["hh_rlhf_gen/bleu4:mean"]).all()
+    assert (lb[[f"{k}:status" for k in KEYS]] == "ok").all().all()
+    # sft has no training cost (a base model) -> NaN and a note, never 0
+    assert lb["train:wall_s"].isna().tolist() == [True, False, False]
+    assert any("train cost for sft" in n for n in lb.notes)
+
+
+def test_average_column_is_mean_of_turns(make_run) -> None:
+    lb = build_leaderboard([make_run("r", ["dpo"])])
+    t1, t2 = lb.cells[(0, "mt_bench/mt_bench_turn1")].values, \
+        lb.cells[(0, "mt_bench/mt_bench_turn2")].values
+    assert lb["mt_bench/mt_bench_avg:mean"].iloc[0] == pytest.approx(((t1 + t2) / 2).mean())
+
+
+def test_clashing_model_names_are_prefixed_and_seeds_split(make_run) -> None:
+    a = make_run("runA", ["sft", "dpo"])
+    b = make_run("runB", ["dpo"], seeds=(0, 1))
+    lb = build_leaderboard([a, b])
+    assert list(lb["label"]) == ["sft", "runA/dpo", "runB/dpo (seed 0)", "runB/dpo (seed 1)"]
+    assert list(lb["seed"]) == [0, 0, 0, 1]
+
+
+def test_paired_comparisons_against_baseline(make_run) -> None:
+    rows = score_rows(["sft", "dpo"])
+    rows += [["twin"] + r[1:] for r in rows if r[0] == "sft"]  # identical to the baseline
+    lb = build_leaderboard([make_run("r", rows=rows, costs=False, dynamics=False)],
+                           baseline="sft")
+    cmp = lb.comparisons.set_index(["metric", "model"])
+    assert cmp.loc[("hh_rlhf_gen/bleu4", "dpo"), "verdict"] == "supported"
+    assert cmp.loc[("hh_rlhf_gen/bleu4", "dpo"), "diff"] > 5
+    assert cmp.loc[("hh_rlhf_gen/bleu4", "twin"), "verdict"] == "not supported"
+    assert cmp.loc[("hh_rlhf_gen/bleu4", "twin"), "p_value"] == 1.0
+    assert set(cmp.index.get_level_values(0)) == set(KEYS)
+    md = to_markdown(lb, lb.notes)
+    assert "## Paired comparisons vs sft" in md and "not supported" in md
+
+
+def test_unknown_baseline_is_a_note_not_a_crash(make_run) -> None:
+    lb = build_leaderboard([make_run("r", ["dpo"])], baseline="nope")
+    assert lb.comparisons.empty
+    assert any("baseline 'nope' not found" in n for n in lb.notes)
+
+
+def test_partial_and_missing_cells_are_flagged(make_run) -> None:
+    rows = score_rows(["sft", "dpo"])
+    out, dropped = [], 0
+    for r in rows:
+        if r[0] == "dpo" and r[3] == "bleu4" and int(r[4].split("-")[1]) < 12:
+            if dropped < 10:
+                r = r[:5] + ["", "error", "generation timed out", ""]
+            dropped += 1
+            if dropped > 10:
+                continue  # two rows absent altogether
+        if r[0] == "dpo" and r[3] == "rougeL":
+            r = r[:5] + ["", "error", "CUDA OOM", ""]
+        out.append(r)
+    lb = build_leaderboard([make_run("r", rows=out, costs=False, dynamics=False)])
+    dpo = lb[lb["label"] == "dpo"].iloc[0]
+    assert dpo["hh_rlhf_gen/bleu4:status"] == "partial" and dpo["hh_rlhf_gen/bleu4:n"] == 28
+    assert dpo["hh_rlhf_gen/rougeL:status"] == "missing" and dpo["hh_rlhf_gen/rougeL:n"] == 0
+    assert str(dpo["hh_rlhf_gen/rougeL:mean"]) == "nan"  # never a silent zero
+    notes = "\n".join(lb.notes)
+    assert ("hh_rlhf_gen/bleu4 for dpo: 12 of 40 samples missing "
+            "(error: generation timed out x10; no score row x2)") in notes
+    assert "hh_rlhf_gen/rougeL for dpo: 40 of 40 samples missing (error: CUDA OOM x40)" in notes
+    md = to_markdown(lb, lb.notes)
+    dpo_line = next(line for line in md.splitlines() if line.startswith("| dpo "))
+    assert "| missing |" in dpo_line and "]\\* |" in dpo_line
+
+
+def test_not_judged_cells_show_reason_once(make_run) -> None:
+    rows = [r if r[2] != "mt_bench" else r[:5] + ["", "not_judged", "no judge configured", r[8]]
+            for r in score_rows(["sft", "dpo"])]
+    lb = build_leaderboard([make_run("r", rows=rows, costs=False, dynamics=False)])
+    assert set(lb["mt_bench/mt_bench_avg:status"]) == {"not_judged"}
+    md = to_markdown(lb, lb.notes)
+    assert md.count("not judged: no judge configured |") == 6  # 2 models x (2 turns + avg)
+    reason_notes = [n for n in lb.notes if "no judge configured" in n]
+    assert len(reason_notes) == 1 and "mt_bench/mt_bench_turn1 for dpo" in reason_notes[0]
+
+
+def test_empty_scores_csv_gives_empty_table_and_note(make_run) -> None:
+    lb = build_leaderboard([make_run("r", rows=[], costs=False, dynamics=False)], baseline="sft")
+    assert len(lb) == 0 and lb.value_columns == []
+    assert "r: scores.csv has no rows" in lb.notes
+    assert "| model |" in to_markdown(lb, lb.notes)
+
+
+def test_task_absent_from_one_run(make_run) -> None:
+    a = make_run("a", ["sft"])
+    b = make_run("b", rows=[r for r in score_rows(["ipo"]) if r[2] == "hh_rlhf_gen"],
+                 costs=False, dynamics=False)
+    lb = build_leaderboard([a, b])
+    assert lb.set_index("label").loc["ipo", "mt_bench/mt_bench_turn1:status"] == "missing"
+    assert any("for ipo: no scores (task mt_bench not in run b)" in n for n in lb.notes)
+
+
+def test_missing_scores_csv_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    with pytest.raises(HarnessError, match="scores.csv: file not found") as exc:
+        build_leaderboard([tmp_path / "run"])
+    assert exc.value.file == str(tmp_path / "run" / "scores.csv")
+    with pytest.raises(HarnessError, match="run directory not found"):
+        build_leaderboard([tmp_path / "nope"])
+
+
+@pytest.mark.parametrize("mutate, row, field, words", [
+    (lambda rows: [r[:5] + r[6:] for r in rows], 1, "score", "missing column"),
+    (lambda rows: rows[:3] + [rows[3][:5] + ["abc"] + rows[3][6:]] + rows[4:], 4, "score",
+     "'abc'"),
+    (lambda rows: rows[:1] + [rows[1][:1] + ["x"] + rows[1][2:]] + rows[2:], 2, "seed", "integer"),
+    (lambda rows: rows[:2] + [rows[2][:6] + ["done"] + rows[2][7:]] + rows[3:], 3, "status",
+     "'done'"),
+    (lambda rows: rows[:2] + [rows[2][:5] + ["", "ok"] + rows[2][7:]] + rows[3:], 3, "score",
+     "finite number"),
+])
+def test_bad_scores_csv_is_one_line_error(tmp_path: Path, mutate, row, field, words) -> None:
+    data = mutate([SCORE_HEADER] + [[str(x) for x in r] for r in score_rows(["sft"])[:6]])
+    path = write_csv(tmp_path / "run" / "scores.csv", data[0], data[1:])
+    with pytest.raises(HarnessError) as exc:
+        build_leaderboard([path.parent])
+    err = exc.value
+    assert (err.file, err.row, err.field) == (str(path), row, field)
+    assert str(err).startswith(f"{path}:{row}: {field}: ") and words in str(err)
+    assert "\n" not in str(err)
+
+
+def test_bad_optional_file_is_noted_not_fatal(make_run) -> None:
+    run = make_run("r", ["dpo"])
+    (run / "train_costs.csv").write_text("model,seed,wall_s,tokens\ndpo,0,fast,10\n")
+    lb = build_leaderboard([run])
+    assert "train:wall_s" not in lb.columns
+    assert any("train_costs.csv:2: wall_s" in n and "ignored" in n for n in lb.notes)
