@@ -4,7 +4,10 @@ arXiv 2403.07691, Eq. 6-7).
   L = -log pi(yw) - lambda * log sigma(r_odds(yw) - r_odds(yl)),
   r_odds(y) = log pi(y) - log(1 - pi(y)),  length-normalised log pi.
 
-TRL's ORPO ``beta`` is this lambda; the paper's default is 0.1.
+TRL's ORPO ``beta`` is this lambda; the paper's default is 0.1. The SFT term is ``chosen_nll``, the
+chosen completion's mean token NLL; TRL's ORPOTrainer (1.16, experimental) instead takes a token-mean
+cross-entropy over prompt and completion of the whole batch, so its total differs from ours by that
+term only (the odds-ratio term is identical, see tests/methods/test_methods_trl.py).
 """
 from __future__ import annotations
 
