@@ -1,0 +1,63 @@
+"""`harness mt-bench ...`: MT-Bench commands (mounted by the main CLI as a typer sub-app)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import HarnessError
+
+mt_bench_app = typer.Typer(help="MT-Bench: FastChat-compatible judgments and result tables.",
+                           no_args_is_help=True, add_completion=False)
+
+
+@mt_bench_app.callback()
+def _group() -> None:
+    """MT-Bench: FastChat-compatible judgments and result tables."""
+
+
+def _fmt(x: float | None, pct: bool = False) -> str:
+    if x is None:
+        return "-"
+    return f"{100 * x:.1f}%" if pct else f"{x:.4f}"
+
+
+@mt_bench_app.command("show-result")
+def show_result_cmd(
+    judgment_file: Path = typer.Option(..., "--judgment-file", help="model_judgment JSONL"),
+    mode: Optional[str] = typer.Option(None, "--mode", help="single | pairwise (default: guessed)"),
+    baseline_model: Optional[str] = typer.Option(None, "--baseline-model",
+                                                 help="pairwise: baseline (default: inferred)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """Per-model MT-Bench results, computed as FastChat's show_result.py."""
+    from harness.judge.show_result import show_result
+
+    try:
+        mode_used, table = show_result(judgment_file, mode, baseline_model)
+    except HarnessError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(table, indent=2))
+        return
+    console = Console()
+    if mode_used == "single":
+        t = Table(title=f"MT-Bench (single-answer grading): {judgment_file}")
+        for col in ("model", "turn 1", "turn 2", "average"):
+            t.add_column(col, justify="left" if col == "model" else "right")
+        for model, row in table.items():
+            t.add_row(model, _fmt(row["turn_1"]), _fmt(row["turn_2"]), _fmt(row["average"]))
+    else:
+        t = Table(title=f"MT-Bench (pairwise vs baseline): {judgment_file}")
+        for col in ("model", "win", "loss", "tie", "win rate", "loss rate", "adjusted win rate"):
+            t.add_column(col, justify="left" if col == "model" else "right")
+        for model, row in table.items():
+            t.add_row(model, str(row["win"]), str(row["loss"]), str(row["tie"]),
+                      _fmt(row["win_rate"], True), _fmt(row["loss_rate"], True),
+                      _fmt(row["win_rate_adjusted"], True))
+    console.print(t)

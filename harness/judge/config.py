@@ -1,0 +1,72 @@
+"""The judge's configuration: which OpenAI-compatible endpoint grades MT-Bench, and how.
+
+The API key is never a field: `api_key_env` names the environment variable that holds it, read
+only when a client is built, so the key cannot reach a config dump, a record, a repr or a log.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.errors import HarnessError
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class JudgeConfig(BaseModel):
+    """An LLM judge behind an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    base_url: str = Field(description="e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1")
+    model: str = Field(description="judge model name sent to the endpoint, e.g. gpt-4")
+    api_key_env: str | None = Field(
+        default="OPENAI_API_KEY",
+        description="NAME of the environment variable holding the key (None: endpoint needs none)")
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    max_retries: int = Field(default=5, ge=0, le=50,
+                             description="retries after the first attempt (429, 5xx, timeouts)")
+    timeout_s: float = Field(default=120.0, gt=0)
+    temperature: float = Field(default=0.0, ge=0)
+    max_tokens: int = Field(default=2048, ge=1)
+    mode: Literal["single", "pairwise"] = "single"
+    baseline_model: str | None = Field(
+        default=None, description="pairwise only: the model every answer is compared with")
+    cost_per_1k_input: float = Field(default=0.0, ge=0, description="USD per 1k prompt tokens")
+    cost_per_1k_output: float = Field(default=0.0, ge=0, description="USD per 1k completion tokens")
+    backoff_base_s: float = Field(default=1.0, ge=0, description="first retry waits about this")
+    backoff_max_s: float = Field(default=30.0, ge=0, description="cap on one retry's wait")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not _ENV_NAME.match(v):
+            # Never echo the value: a user may have pasted the key itself here.
+            raise ValueError("must be the NAME of an environment variable (letters, digits, _), "
+                             "not the key itself")
+        return v
+
+    @model_validator(mode="after")
+    def _pairwise_needs_baseline(self) -> "JudgeConfig":
+        if self.mode == "pairwise" and not self.baseline_model:
+            raise ValueError("mode 'pairwise' needs baseline_model")
+        return self
+
+    def api_key(self) -> str:
+        """The key from the environment ('EMPTY' where the endpoint needs none)."""
+        if self.api_key_env is None:
+            return "EMPTY"
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise HarnessError(f"environment variable {self.api_key_env} (the judge's API key) "
+                               "is not set", field="judge.api_key_env")
+        return key
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.cost_per_1k_input
+                + completion_tokens * self.cost_per_1k_output) / 1000.0

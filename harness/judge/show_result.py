@@ -1,0 +1,111 @@
+"""MT-Bench tables from a judgment file, computed as FastChat's show_result.py does.
+
+single (``display_result_single``): drop rows with score == -1; turn 1 and turn 2 are the mean
+score per model of that turn's rows; "average" is the mean of *all* the model's remaining rows
+(not the mean of the two turn means).
+
+pairwise (``display_result_pairwise``): drop rows where either game is "error"; keep rows with
+the baseline; a row is a tie when game 1 says tie or the two games disagree, otherwise a win for
+the winner and a loss for the other; the baseline's own row is removed; win_rate, loss_rate and
+win_rate_adjusted = (win + 0.5 tie) / n.
+
+Records are deduplicated first (the last record per judgment wins), which changes nothing for a
+file written by `judge_mt_bench` (it leaves one record per judgment).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from harness.errors import HarnessError
+from harness.judge.mt_bench import _dedupe, load_judgments
+
+
+def single_results(records: Iterable[dict], model_list: list[str] | None = None
+                   ) -> dict[str, dict[str, float | None]]:
+    """{model: {"turn_1", "turn_2", "average"}} (None where a model has no scored row)."""
+    recs = [r for r in _dedupe(list(records)) if "model" in r]
+    if not recs:
+        return {}
+    df_all = pd.DataFrame(recs)
+    df = df_all[["model", "score", "turn"]]
+    df = df[df["score"] != -1]
+    if model_list is not None:
+        df = df[df["model"].isin(model_list)]
+    df = df.astype({"score": float})
+    t1 = df[df["turn"] == 1].groupby(["model"])["score"].mean()
+    t2 = df[df["turn"] == 2].groupby(["model"])["score"].mean()
+    avg = df[["model", "score"]].groupby(["model"])["score"].mean()
+    models = sorted(set(df_all["model"]) if model_list is None else
+                    set(df_all["model"]) & set(model_list))
+    out = {m: {"turn_1": _get(t1, m), "turn_2": _get(t2, m), "average": _get(avg, m)}
+           for m in models}
+    return dict(sorted(out.items(), key=lambda kv: -(kv[1]["average"] or float("-inf"))))
+
+
+def _get(series: pd.Series, key: str) -> float | None:
+    return float(series[key]) if key in series.index else None
+
+
+def pairwise_results(records: Iterable[dict], baseline_model: str | None = None,
+                     model_list: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """{model: {"win", "loss", "tie", "win_rate", "loss_rate", "win_rate_adjusted"}}.
+
+    baseline_model None: the common model_2 of all rows when there is one (our files), else
+    all pairs count (FastChat's pairwise-all)."""
+    recs = [r for r in _dedupe(list(records)) if "model_1" in r]
+    if not recs:
+        return {}
+    df_all = pd.DataFrame(recs)
+    if baseline_model is None:
+        m2 = df_all["model_2"].unique().tolist()
+        baseline_model = m2[0] if len(m2) == 1 else None
+    df_all = df_all[(df_all["g1_winner"] != "error") & (df_all["g2_winner"] != "error")]
+    list_res = []
+    for _, row in df_all.iterrows():
+        if model_list is not None and row["model_1"] not in model_list:
+            continue
+        if baseline_model is not None and baseline_model not in [row["model_1"], row["model_2"]]:
+            continue
+        if row["g1_winner"] == "tie" or row["g1_winner"] != row["g2_winner"]:
+            list_res.append({"model": row["model_1"], "win": 0, "loss": 0, "tie": 1})
+            list_res.append({"model": row["model_2"], "win": 0, "loss": 0, "tie": 1})
+        else:
+            if row["g1_winner"] == "model_1":
+                winner, loser = row["model_1"], row["model_2"]
+            else:
+                winner, loser = row["model_2"], row["model_1"]
+            list_res.append({"model": winner, "win": 1, "loss": 0, "tie": 0})
+            list_res.append({"model": loser, "win": 0, "loss": 1, "tie": 0})
+    if not list_res:
+        return {}
+    df = pd.DataFrame(list_res).groupby(["model"]).sum()
+    if baseline_model is not None:
+        df = df[df.index != baseline_model]
+    n = df["win"] + df["loss"] + df["tie"]
+    df["win_rate"] = df["win"] / n
+    df["loss_rate"] = df["loss"] / n
+    df["win_rate_adjusted"] = (df["win"] + 0.5 * df["tie"]) / n
+    df = df.sort_values(by="win_rate_adjusted", ascending=False)
+    return {str(m): {"win": int(r["win"]), "loss": int(r["loss"]), "tie": int(r["tie"]),
+                     "win_rate": float(r["win_rate"]), "loss_rate": float(r["loss_rate"]),
+                     "win_rate_adjusted": float(r["win_rate_adjusted"])}
+            for m, r in df.iterrows()}
+
+
+def show_result(judgment_file: str | Path, mode: str | None = None,
+                baseline_model: str | None = None) -> tuple[str, dict]:
+    """(mode, table) for a judgment file; mode None: guessed from the records."""
+    path = Path(judgment_file)
+    if not path.exists():
+        raise HarnessError("judgment file not found", file=path)
+    recs = load_judgments(path)
+    if mode is None:
+        mode = "pairwise" if recs and "model_1" in recs[0] else "single"
+    if mode == "single":
+        return mode, single_results(recs)
+    if mode in ("pairwise", "pairwise-baseline", "pairwise-all"):
+        return "pairwise", pairwise_results(recs, baseline_model)
+    raise HarnessError(f"unknown mode {mode!r} (single or pairwise)", field="mode")
