@@ -9,13 +9,15 @@ Message = dict[str, str]  # {"role": ..., "content": ...}
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
-    """One benchmark item. `turns` are the user turns (MT-Bench has two); `references` are the
-    reference answers, one per turn where the task has per-turn references."""
+    """One benchmark item. `turns` are the user turns the model answers in order (MT-Bench has
+    two); `history` is fixed earlier conversation given as context (HH-RLHF dialogues);
+    `references` are reference answers, one per turn where the task has per-turn references."""
 
     id: str
     turns: list[str]
     references: list[str] = dataclasses.field(default_factory=list)
     category: str = ""
+    history: list[Message] = dataclasses.field(default_factory=list)
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 

@@ -1,0 +1,111 @@
+"""The `harness` command line (typer)."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from harness.errors import HarnessError, redact
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Train, generate, judge and rank preference-alignment methods from one config.")
+
+
+def _fail(exc: HarnessError) -> None:
+    typer.echo(f"error: {exc.one_line()}", err=True)
+    raise typer.Exit(2)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("transformers", "datasets", "vllm", "httpx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@app.command()
+def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/runs/quickstart.yaml"),
+        set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20"),
+        tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="extra folder of task files")) -> None:
+    """Run every stage of a config; cached stages are skipped."""
+    _quiet_libraries()
+    from harness.config import load_config
+    from harness.pipeline import Pipeline
+    try:
+        overrides = list(set_)
+        cfg = load_config(config, overrides)
+        if tasks_dir:
+            cfg = cfg.model_copy(update={"tasks_dirs": [*cfg.tasks_dirs, *map(str, tasks_dir)]})
+        Pipeline(cfg, config).run()
+    except HarnessError as exc:
+        _fail(exc)
+
+
+@app.command("list-methods")
+def list_methods() -> None:
+    """Registered methods with their hyper-parameters and defaults."""
+    from harness.methods import METHODS
+    for name in METHODS.names():
+        cls = METHODS.get(name)
+        params = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Params)) or "-"
+        ref = "reference" if cls.needs_reference else "no reference"
+        typer.echo(f"{name:8s} {ref:13s} {params:32s} {cls.paper}")
+
+
+@app.command("list-tasks")
+def list_tasks(tasks_dir: list[Path] = typer.Option([], "--tasks-dir")) -> None:
+    """Tasks found in tasks/ (and --tasks-dir folders)."""
+    import inspect
+
+    from harness.tasks import discover
+    try:
+        registry = discover(list(tasks_dir))
+    except HarnessError as exc:
+        _fail(exc)
+    for name in registry.names():
+        doc = (inspect.getdoc(sys.modules[registry.get(name).__module__]) or "").splitlines()
+        typer.echo(f"{name:20s} {doc[0] if doc else ''}")
+
+
+@app.command()
+def table(runs: list[Path] = typer.Argument(..., help="run directories under results/"),
+          out: Optional[Path] = typer.Option(None, help="output folder (default: the first run)"),
+          baseline: Optional[str] = typer.Option(None, help="method row for paired comparisons")) -> None:
+    """Rebuild leaderboards from stored scores (no recomputation); several runs are merged."""
+    from harness.report.tables import write_reports
+    try:
+        files = write_reports(list(runs), out or runs[0], baseline=baseline)
+    except HarnessError as exc:
+        _fail(exc)
+    for kind, path in files.items():
+        if not kind.startswith("plot:"):
+            typer.echo(f"{kind}: {path}")
+
+
+def _mount_optional() -> None:
+    try:
+        from harness.judge.cli import mt_bench_app
+    except ImportError:
+        return
+    app.add_typer(mt_bench_app, name="mt-bench", help="MT-Bench utilities (FastChat-compatible).")
+
+
+_mount_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except HarnessError as exc:  # pragma: no cover - commands catch their own
+        print(f"error: {redact(exc.one_line())}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

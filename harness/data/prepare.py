@@ -1,0 +1,71 @@
+"""Assemble a run's training data from its config: SFT chats and preference rows, with a summary
+for the manifest (rows, kept, dropped and why, length statistics)."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.data import synthetic
+from harness.errors import HarnessError
+
+
+@dataclasses.dataclass
+class PreparedData:
+    sft_chats: list[dict]          # {"messages": [...]} for the starting checkpoint
+    preference: list[dict]         # TRL conversational rows with "id" (and "kind" where known)
+    test_pairs: list[dict]         # held-out synthetic pairs, both kinds
+    summary: dict[str, Any]
+
+    def preference_hash(self) -> str:
+        return _hash(self.preference)
+
+    def sft_hash(self) -> str:
+        return _hash(self.sft_chats)
+
+
+def _hash(rows: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _load_source(src) -> tuple[list[dict], dict]:
+    from harness.data.generic import load_generic
+    from harness.data.hh_rlhf import load_hh_rlhf
+    from harness.data.ultrafeedback import load_ultrafeedback
+
+    loader = {"hh_rlhf": load_hh_rlhf, "ultrafeedback": load_ultrafeedback, "generic": load_generic}[src.loader]
+    path = Path(src.path)
+    if not path.exists():
+        raise HarnessError("data file not found (paths are relative to the working directory)", file=path)
+    try:
+        rows, report = loader(path, skip_bad_rows=src.skip_bad_rows, limit=src.limit, offset=src.offset,
+                              **src.options)
+    except TypeError as exc:
+        raise HarnessError(f"bad loader option ({exc})", field=f"{src.loader}.options") from None
+    return list(rows), report.to_dict()
+
+
+def prepare_data(cfg) -> PreparedData:
+    s = cfg.data.synthetic
+    splits = synthetic.build(seed=cfg.seed, n_sft=s.n_sft, n_preference=s.n_preference, n_test=s.n_test,
+                             max_value=s.max_value, kinds=tuple(s.kinds))
+    sft = [{"messages": r["messages"]} for r in splits.sft]
+    pref = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in splits.preference]
+    summary: dict[str, Any] = {"synthetic": {
+        "sft_rows": len(sft), "preference_rows": len(pref), "test_pairs": len(splits.test_pairs),
+        "kinds": {k: sum(r["kind"] == k for r in splits.preference) for k in s.kinds},
+        "mean_edit_distance": {k: round(sum(r["edit_distance"] for r in splits.preference if r["kind"] == k)
+                                        / max(1, sum(r["kind"] == k for r in splits.preference)), 4)
+                               for k in s.kinds}}}
+    for i, src in enumerate(cfg.data.sft_extra):
+        rows, report = _load_source(src)
+        sft += [{"messages": r["prompt"] + r["chosen"]} for r in rows]
+        summary[f"sft_extra[{i}]"] = report
+    for i, src in enumerate(cfg.data.preference_extra):
+        rows, report = _load_source(src)
+        pref += [{"id": r["id"], "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"],
+                  "kind": r.get("kind", src.loader)} for r in rows]
+        summary[f"preference_extra[{i}]"] = report
+    return PreparedData(sft, pref, splits.test_pairs, summary)

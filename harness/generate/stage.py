@@ -1,0 +1,75 @@
+"""The generation stage: answers for one (checkpoint, task), appended record by record.
+
+A killed run keeps every finished chunk; the rerun asks only for the samples still missing.
+One engine serves every checkpoint of a run (`GeneratorPool.switch`), because starting vLLM
+costs far more than loading a small checkpoint's weights.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from harness.generate.base import Generator, answer_samples, make_generator
+from harness.store import JsonlAppender, read_jsonl
+from harness.types import Sample, Task
+
+
+class GeneratorPool:
+    """Starts one backend lazily and switches its weights between checkpoints."""
+
+    def __init__(self, spec, dtype: str, seed: int) -> None:
+        self.spec = spec
+        self.dtype = dtype
+        self.seed = seed
+        self.gen: Generator | None = None
+        self.current: str | None = None
+
+    def get(self, model_dir: str) -> Generator:
+        if self.gen is None:
+            self.gen = make_generator(self.spec.backend, model_dir, seed=self.seed,
+                                      batch_size=self.spec.batch_size, dtype=self.dtype,
+                                      base_url=self.spec.base_url, api_key_env=self.spec.api_key_env)
+        elif self.current != model_dir:
+            self.gen.switch(model_dir)
+        self.current = model_dir
+        return self.gen
+
+    def close(self) -> None:
+        if self.gen is not None:
+            self.gen.close()
+            self.gen = None
+
+
+def generate_task_answers(pool: GeneratorPool, model_dir: str, task: Task, samples: list[Sample],
+                          out_path: Path, chunk: int = 64,
+                          advance: Callable[[int], None] | None = None) -> list[dict]:
+    """Answer every sample not yet in `out_path`; return all records in sample order."""
+    done = {r["id"]: r for r in read_jsonl(out_path)}
+    todo = [s for s in samples if s.id not in done]
+    if advance and len(done):
+        advance(len(samples) - len(todo))
+    if todo:
+        gen = pool.get(model_dir)
+        with JsonlAppender(out_path) as out:
+            for start in range(0, len(todo), chunk):
+                part = todo[start:start + chunk]
+                t0 = time.time()
+                answers = answer_samples(gen, part, task.params_for)
+                latency = (time.time() - t0) / len(part)
+                for s, turns in zip(part, answers):
+                    rec = {"id": s.id, "turns": turns, "backend": gen.name, "latency_s": round(latency, 4)}
+                    out.write(rec)
+                    done[s.id] = rec
+                if advance:
+                    advance(len(part))
+    return [done[s.id] for s in samples]
+
+
+def fastchat_answer(record: dict, model_id: str, question_id) -> dict:
+    """FastChat's `model_answer` JSONL record, so FastChat's own scripts read our answers."""
+    return {"question_id": question_id, "answer_id": uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                f"{model_id}/{question_id}").hex,
+            "model_id": model_id, "choices": [{"index": 0, "turns": record["turns"]}],
+            "tstamp": time.time()}

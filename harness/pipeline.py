@@ -1,0 +1,283 @@
+"""config -> data -> base checkpoint -> shared reference log-probs -> train (per method)
+-> generate (per checkpoint x task) -> score -> judge -> leaderboard.
+
+Every arrow is a cached stage (harness.store.Stage): its key hashes the inputs it depends on,
+so a rerun recomputes nothing, and changing one method's hyper-parameter retrains only that
+method. This module knows no concrete method, task, metric or backend: it goes through the
+registries.
+"""
+from __future__ import annotations
+
+import csv
+import inspect
+import json
+import logging
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.config import RunConfig
+from harness.data.prepare import PreparedData, prepare_data
+from harness.manifest import hardware, package_versions
+from harness.methods import build_method
+from harness.scoring import SCORE_COLUMNS, score_answers
+from harness.store import CODE_VERSION, Stage, atomic_write_json, atomic_write_text, default_cache_dir, read_json
+from harness.tasks import discover
+from harness.types import Task
+
+console = Console(stderr=True)
+log = logging.getLogger("harness")
+JUDGE_METRICS = ("mt_bench_turn1", "mt_bench_turn2")
+
+
+class Pipeline:
+    def __init__(self, cfg: RunConfig, config_path: Path | None = None) -> None:
+        self.cfg = cfg
+        self.config_path = config_path
+        self.cache = Path(cfg.cache_dir).resolve() if cfg.cache_dir else default_cache_dir()
+        self.out = Path(cfg.results_dir) / cfg.run_name
+        self.timings: dict[str, float] = {}
+        self.stage_keys: dict[str, str] = {}
+        self.computed: list[str] = []
+
+    @contextmanager
+    def _timed(self, name: str):
+        t0 = time.time()
+        console.rule(f"[bold]{name}")
+        yield
+        self.timings[name] = round(time.time() - t0, 2)
+
+    # ---------------------------------------------------------------- stages
+    def run(self) -> Path:
+        t0 = time.time()
+        tasks = self._resolve_tasks()  # fail fast on bad task names/options, before any work
+        with self._timed("data"):
+            data = prepare_data(self.cfg)
+        with self._timed("base"):
+            base_key, base_dir = self._base(data)
+        checkpoints: dict[str, tuple[str, str]] = {}
+        if self.cfg.include_base:
+            checkpoints["base"] = (base_key, base_dir)
+        with self._timed("reference"):
+            ref_values = self._reference(base_key, base_dir, data)
+        costs, dynamics = [], []
+        with self._timed("train"):
+            for spec in self.cfg.methods:
+                key, model_dir, info, rows = self._train(spec, base_key, base_dir, data, ref_values)
+                checkpoints[spec.row] = (key, model_dir)
+                costs.append({"model": spec.row, "seed": self.cfg.seed, "wall_s": info["wall_s"],
+                              "tokens": info["tokens"], "steps": info["steps"]})
+                dynamics += [{"model": spec.row, "seed": self.cfg.seed, **r} for r in rows]
+        with self._timed("token_logps"):
+            token_rows = self._token_logps(checkpoints, data)
+        with self._timed("generate"):
+            answers = self._generate(checkpoints, tasks)
+        with self._timed("score"):
+            scores = self._score(answers, tasks)
+        self._write_results(answers, scores, costs, dynamics, token_rows)
+        with self._timed("report"):
+            from harness.report.tables import write_reports
+            write_reports([self.out], self.out)
+        self._write_manifest(data, t0)
+        console.print(f"[green]done[/green] in {time.time() - t0:.1f} s: {self.out}/leaderboard.md")
+        return self.out
+
+    def _resolve_tasks(self) -> list[tuple[Task, list]]:
+        registry = discover([Path(d) for d in self.cfg.tasks_dirs])
+        out = []
+        for i, spec in enumerate(self.cfg.tasks):
+            factory = registry.get(spec.name, file=str(self.config_path or ""), field=f"tasks[{i}].name")
+            kwargs = dict(spec.options)
+            if "run_config" in inspect.signature(factory).parameters:
+                kwargs["run_config"] = self.cfg
+            try:
+                task = factory(**kwargs)
+            except TypeError as exc:
+                from harness.errors import HarnessError
+                raise HarnessError(f"bad option for task {spec.name!r}: {exc}", file=self.config_path,
+                                   field=f"tasks[{i}].options") from None
+            out.append((task, task.load()))
+        return out
+
+    def _stage(self, name: str, payload) -> Stage:
+        stage = Stage(self.cache, name, payload)
+        self.stage_keys[f"{name}:{payload.get('label', '')}" if isinstance(payload, dict) else name] = stage.key
+        return stage
+
+    def _base(self, data: PreparedData) -> tuple[str, str]:
+        cfg = self.cfg
+        if cfg.model.embedded is None and cfg.sft is None:
+            return f"path:{cfg.model.path}", str(cfg.model.path)
+        stage = self._stage("base", {"model": cfg.model.model_dump(), "sft": cfg.sft and cfg.sft.model_dump(),
+                                     "sft_data": data.sft_hash(), "seed": cfg.seed, "label": "base"})
+        if stage.done:
+            console.print(f"base checkpoint: cached ({stage.key})")
+            return stage.key, str(stage.dir / "model")
+        self.computed.append("base")
+        start = cfg.model.path
+        if cfg.model.embedded is not None:
+            from harness.models.tiny import build_model, train_tokenizer
+            texts = [m["content"] for c in data.sft_chats for m in c["messages"]]
+            texts += [m["content"] for r in data.preference for m in r["chosen"] + r["rejected"]]
+            console.print(f"training tokenizer on {len(texts)} texts; building the embedded Llama")
+            tok = train_tokenizer(texts, cfg.model.embedded.vocab_size, stage.dir / "tokenizer")
+            model = build_model(cfg.model.embedded, tok, stage.dir / "init")
+            n_params = sum(p.numel() for p in model.parameters())
+            start = str(stage.dir / "init")
+        else:
+            n_params = None
+        info = {"n_params": n_params}
+        if cfg.sft is not None:
+            from harness.train.runner import train_sft
+            console.print(f"SFT of the starting checkpoint: {cfg.sft.max_steps} steps on {len(data.sft_chats)} chats")
+            info.update(train_sft(start, data.sft_chats, cfg.sft, stage.dir, cfg.seed))
+        else:
+            import shutil
+            shutil.copytree(start, stage.dir / "model", dirs_exist_ok=True)
+        stage.mark_done(info)
+        return stage.key, str(stage.dir / "model")
+
+    def _reference(self, base_key: str, base_dir: str, data: PreparedData) -> dict | None:
+        methods = [build_method(m.name, m.params) for m in self.cfg.methods]
+        if not any(m.needs_reference for m in methods):
+            return None
+        stage = self._stage("reference", {"reference": base_key, "data": data.preference_hash(),
+                                          "max_length": self.cfg.train.max_length, "label": "reference"})
+        path = stage.dir / "ref_logps.json"
+        if stage.done:
+            console.print(f"reference log-probs: cached ({stage.key})")
+            return read_json(path)
+        self.computed.append("reference")
+        from datasets import Dataset
+
+        from harness.train.reference import compute_reference_logps
+        from harness.train.runner import dpo_args
+        args = dpo_args(stage.dir / "trainer", self.cfg.train, self.cfg.seed, precompute=True)
+        values, batches = compute_reference_logps(base_dir, Dataset.from_list(data.preference), args)
+        atomic_write_json(path, values)
+        stage.mark_done({"rows": len(values), "ref_forward_batches": batches})
+        return values
+
+    def _train(self, spec, base_key, base_dir, data: PreparedData, ref_values):
+        method = build_method(spec.name, spec.params)
+        stage = self._stage("train", {"base": base_key, "data": data.preference_hash(), "method": spec.name,
+                                      "params": method.params.__dict__, "train": self.cfg.train.model_dump(),
+                                      "seed": self.cfg.seed, "label": spec.row})
+        if stage.done:
+            console.print(f"{spec.row}: cached ({stage.key})")
+            return stage.key, str(stage.dir / "model"), stage.info(), read_json(stage.dir / "dynamics.json")
+        self.computed.append(f"train:{spec.row}")
+        from datasets import Dataset
+
+        from harness.train.reference import attach_reference
+        from harness.train.runner import train_method
+        dataset = Dataset.from_list(data.preference)
+        if method.needs_reference:
+            dataset = attach_reference(dataset, ref_values)
+        n = self.cfg.train.probe_pairs
+        probes = {k: [r for r in data.test_pairs if r["kind"] == k][:n] for k in self.cfg.data.synthetic.kinds}
+        console.print(f"{spec.row}: training {self.cfg.train.max_steps} steps ({method.paper})")
+        info, rows = train_method(method, base_dir, dataset, self.cfg.train, stage.dir, self.cfg.seed, probes)
+        atomic_write_json(stage.dir / "dynamics.json", rows)
+        atomic_write_json(stage.dir / "log_history.json", info.pop("log_history"))
+        stage.mark_done(info)
+        return stage.key, str(stage.dir / "model"), info, rows
+
+    def _token_logps(self, checkpoints, data: PreparedData) -> list[dict]:
+        """DPOP Fig. 4: mean log-prob of chosen tokens after the first differing token, per kind."""
+        from harness.train.logps import mean_logp_after_first_diff, pair_logps
+        rows = []
+        for row, (key, model_dir) in checkpoints.items():
+            stage = self._stage("token_logps", {"checkpoint": key, "pairs": len(data.test_pairs), "label": row})
+            if not stage.done:
+                self.computed.append(f"token_logps:{row}")
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+                tok = AutoTokenizer.from_pretrained(model_dir)
+                model = AutoModelForCausalLM.from_pretrained(model_dir)
+                result = []
+                for kind in self.cfg.data.synthetic.kinds:
+                    pairs = [r for r in data.test_pairs if r["kind"] == kind]
+                    scored = pair_logps(model, tok, pairs)
+                    result.append({"kind": kind, "n": len(scored),
+                                   "logp_after_first_diff": round(mean_logp_after_first_diff(scored), 5),
+                                   "logp_chosen": round(sum(s["chosen_sum"] for s in scored) / len(scored), 5),
+                                   "logp_rejected": round(sum(s["rejected_sum"] for s in scored) / len(scored), 5)})
+                stage.mark_done({"rows": result})
+            rows += [{"model": row, "seed": self.cfg.seed, **r} for r in stage.info()["rows"]]
+        return rows
+
+    def _generate(self, checkpoints, tasks) -> dict[tuple[str, str], list[dict]]:
+        from harness.generate.stage import GeneratorPool, generate_task_answers
+        pool = GeneratorPool(self.cfg.generation, self.cfg.model.dtype, self.cfg.seed)
+        out = {}
+        total = sum(len(samples) for _, samples in tasks) * len(checkpoints)
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        try:
+            with Progress(*columns, console=console) as progress:
+                bar = progress.add_task("generating", total=total)
+                for row, (key, model_dir) in checkpoints.items():
+                    for task, samples in tasks:
+                        stage = self._stage("answers", {"checkpoint": key, "task": task.name, "version": task.version,
+                                                        "samples": [s.id for s in samples],
+                                                        "backend": self.cfg.generation.backend,
+                                                        "label": f"{row}/{task.name}"})
+                        progress.update(bar, description=f"generating {row} / {task.name}")
+                        if not stage.done:
+                            self.computed.append(f"answers:{row}/{task.name}")
+                        records = generate_task_answers(pool, model_dir, task, samples, stage.dir / "answers.jsonl",
+                                                        advance=lambda n: progress.advance(bar, n))
+                        stage.mark_done({"n": len(records)})
+                        out[(row, task.name)] = records
+        finally:
+            pool.close()
+        return out
+
+    def _score(self, answers, tasks) -> list[dict]:
+        rows = []
+        for task, samples in tasks:
+            judged = [m for m in task.metrics if m in JUDGE_METRICS]
+            for (row, task_name), records in answers.items():
+                if task_name != task.name:
+                    continue
+                turns = [r["turns"] for r in records]
+                rows += score_answers(task, samples, turns, row, self.cfg.seed, skip=set(judged))
+            if judged:
+                from harness.judge.pipeline import judge_task
+                rows += judge_task(self.cfg, task, samples, answers, self.out, self.cache)
+        return rows
+
+    # ---------------------------------------------------------------- outputs
+    def _write_results(self, answers, scores, costs, dynamics, token_rows) -> None:
+        from harness.generate.stage import fastchat_answer
+        self.out.mkdir(parents=True, exist_ok=True)
+        for (row, task_name), records in answers.items():
+            lines = [json.dumps(fastchat_answer(r, row, r["id"]), ensure_ascii=False) for r in records]
+            atomic_write_text(self.out / "answers" / task_name / f"{row}.jsonl", "\n".join(lines) + "\n")
+        _write_csv(self.out / "scores.csv", SCORE_COLUMNS, scores)
+        _write_csv(self.out / "train_costs.csv", ["model", "seed", "wall_s", "tokens", "steps"], costs)
+        _write_csv(self.out / "dynamics.csv", ["model", "seed", "step", "kind", "logp_chosen", "logp_rejected",
+                                               "margin"], dynamics)
+        _write_csv(self.out / "token_logps.csv", ["model", "seed", "kind", "n", "logp_after_first_diff",
+                                                  "logp_chosen", "logp_rejected"], token_rows)
+
+    def _write_manifest(self, data, t0) -> None:
+        atomic_write_json(self.out / "manifest.json", {
+            "run_name": self.cfg.run_name, "config": self.cfg.model_dump(mode="json"),
+            "config_file": str(self.config_path) if self.config_path else None,
+            "harness_code_version": CODE_VERSION, "packages": package_versions(), "hardware": hardware(),
+            "seeds": {"run": self.cfg.seed}, "stage_wall_s": self.timings,
+            "total_wall_s": round(time.time() - t0, 2), "computed_this_run": self.computed,
+            "stage_keys": self.stage_keys, "data": data.summary})
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    import io
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
+    atomic_write_text(path, buf.getvalue())

@@ -1,0 +1,38 @@
+"""Reference log-probs, computed once per (reference checkpoint, data set, tokenisation) and shared.
+
+TRL computes them (its own tokenisation and batching, so they match what the trainer sees); we
+keep them in the stage cache as id -> (chosen, rejected) and attach them as the
+`ref_chosen_logps` / `ref_rejected_logps` columns for every reference-based method, in this run
+and in later runs with the same reference and data.
+"""
+from __future__ import annotations
+
+import math
+
+from datasets import Dataset
+
+REF_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
+
+
+def compute_reference_logps(ref_dir: str, dataset: Dataset, args) -> tuple[dict[str, tuple[float, float]], int]:
+    """Run TRL's precompute pass once with the reference model; return {row id: (chosen, rejected)}
+    and the number of reference forward batches it took."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from harness.methods.dpo import DPO
+    from harness.train.adapter import MethodTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(ref_dir)
+    model = AutoModelForCausalLM.from_pretrained(ref_dir)
+    trainer = MethodTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                            method=DPO())
+    ds = trainer.train_dataset
+    values = {str(i): (float(c), float(r)) for i, c, r in zip(ds["id"], ds[REF_COLUMNS[0]], ds[REF_COLUMNS[1]])}
+    return values, trainer.ref_forward_batches
+
+
+def attach_reference(dataset: Dataset, values: dict[str, tuple[float, float]]) -> Dataset:
+    """Add the cached columns. Rows TRL dropped for length get NaN and are dropped again by TRL."""
+    chosen = [values.get(str(i), (math.nan, math.nan))[0] for i in dataset["id"]]
+    rejected = [values.get(str(i), (math.nan, math.nan))[1] for i in dataset["id"]]
+    return dataset.add_column(REF_COLUMNS[0], chosen).add_column(REF_COLUMNS[1], rejected)

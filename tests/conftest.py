@@ -1,0 +1,37 @@
+"""Shared fixtures: a tiny embedded model built with the real tokenizer/model code."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer Llama (head_dim 64) with a tokenizer trained on synthetic data, briefly SFT-ed so
+    that its log-probs are not uniform."""
+    from harness.config import SFTSpec
+    from harness.data import synthetic
+    from harness.models.tiny import TinyModelConfig, build_model, train_tokenizer
+    from harness.train.runner import train_sft
+
+    root = tmp_path_factory.mktemp("tiny")
+    splits = synthetic.build(seed=0, n_sft=200, n_preference=20, n_test=10, max_value=20)
+    texts = [m["content"] for r in splits.sft for m in r["messages"]]
+    tok = train_tokenizer(texts, 300, root / "tok")
+    build_model(TinyModelConfig(vocab_size=300, hidden_size=128, num_layers=2, num_heads=2,
+                                intermediate_size=256), tok, root / "init")
+    train_sft(str(root / "init"), [{"messages": r["messages"]} for r in splits.sft],
+              SFTSpec(max_steps=10, batch_size=16, warmup_steps=1, max_length=96), root / "sft", seed=0)
+    return root / "sft" / "model"
+
+
+@pytest.fixture(scope="session")
+def tiny_splits():
+    from harness.data import synthetic
+    return synthetic.build(seed=0, n_sft=200, n_preference=20, n_test=10, max_value=20)
