@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import HarnessError
+from harness.judge.config import JudgeConfig
 from harness.models.tiny import TinyModelConfig
 
 
@@ -30,6 +31,7 @@ class SyntheticData(Strict):
     n_preference: int = Field(600, ge=1)
     n_test: int = Field(100, ge=1)
     max_value: int = Field(99, ge=2)
+    n_ops: int = Field(2, ge=2, description="operations per problem; a near miss corrupts an intermediate result")
     kinds: tuple[Literal["near_miss", "far_miss"], ...] = ("near_miss", "far_miss")
 
 
@@ -104,7 +106,7 @@ class RunConfig(Strict):
     include_base: bool = Field(True, description="also evaluate the starting checkpoint as row 'base'")
     tasks: list[TaskSpec]
     generation: GenerationSpec = GenerationSpec()
-    judge: dict[str, Any] | None = None
+    judge: JudgeConfig | None = None
     tasks_dirs: list[str] = Field(default_factory=list)
 
     @field_validator("methods", mode="before")

@@ -8,9 +8,7 @@ registries.
 """
 from __future__ import annotations
 
-import csv
 import inspect
-import json
 import logging
 import time
 from contextlib import contextmanager
@@ -21,16 +19,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.config import RunConfig
 from harness.data.prepare import PreparedData, prepare_data
+from harness.judge.mt_bench import PAIRWISE_METRICS, SINGLE_METRICS
 from harness.manifest import hardware, package_versions
 from harness.methods import build_method
 from harness.scoring import SCORE_COLUMNS, score_answers
-from harness.store import CODE_VERSION, Stage, atomic_write_json, atomic_write_text, default_cache_dir, read_json
+from harness.store import CODE_VERSION, Stage, atomic_write_json, default_cache_dir, read_json, write_csv
 from harness.tasks import discover
 from harness.types import Task
 
 console = Console(stderr=True)
 log = logging.getLogger("harness")
-JUDGE_METRICS = ("mt_bench_turn1", "mt_bench_turn2")
 
 
 class Pipeline:
@@ -81,7 +79,7 @@ class Pipeline:
         with self._timed("report"):
             from harness.report.tables import write_reports
             write_reports([self.out], self.out)
-        self._write_manifest(data, t0)
+        self._write_manifest(data, t0, checkpoints)
         console.print(f"[green]done[/green] in {time.time() - t0:.1f} s: {self.out}/leaderboard.md")
         return self.out
 
@@ -238,7 +236,7 @@ class Pipeline:
     def _score(self, answers, tasks) -> list[dict]:
         rows = []
         for task, samples in tasks:
-            judged = [m for m in task.metrics if m in JUDGE_METRICS]
+            judged = [m for m in task.metrics if m in SINGLE_METRICS + PAIRWISE_METRICS]
             for (row, task_name), records in answers.items():
                 if task_name != task.name:
                     continue
@@ -251,33 +249,25 @@ class Pipeline:
 
     # ---------------------------------------------------------------- outputs
     def _write_results(self, answers, scores, costs, dynamics, token_rows) -> None:
-        from harness.generate.stage import fastchat_answer
+        from harness.judge.mt_bench import write_model_answers
         self.out.mkdir(parents=True, exist_ok=True)
         for (row, task_name), records in answers.items():
-            lines = [json.dumps(fastchat_answer(r, row, r["id"]), ensure_ascii=False) for r in records]
-            atomic_write_text(self.out / "answers" / task_name / f"{row}.jsonl", "\n".join(lines) + "\n")
-        _write_csv(self.out / "scores.csv", SCORE_COLUMNS, scores)
-        _write_csv(self.out / "train_costs.csv", ["model", "seed", "wall_s", "tokens", "steps"], costs)
-        _write_csv(self.out / "dynamics.csv", ["model", "seed", "step", "kind", "logp_chosen", "logp_rejected",
+            write_model_answers(self.out / "answers" / task_name / f"{row}.jsonl", row,
+                                {r["id"]: r["turns"] for r in records})
+        write_csv(self.out / "scores.csv", SCORE_COLUMNS, scores)
+        write_csv(self.out / "train_costs.csv", ["model", "seed", "wall_s", "tokens", "steps"], costs)
+        write_csv(self.out / "dynamics.csv", ["model", "seed", "step", "kind", "logp_chosen", "logp_rejected",
                                                "margin"], dynamics)
-        _write_csv(self.out / "token_logps.csv", ["model", "seed", "kind", "n", "logp_after_first_diff",
+        write_csv(self.out / "token_logps.csv", ["model", "seed", "kind", "n", "logp_after_first_diff",
                                                   "logp_chosen", "logp_rejected"], token_rows)
 
-    def _write_manifest(self, data, t0) -> None:
+    def _write_manifest(self, data, t0, checkpoints) -> None:
         atomic_write_json(self.out / "manifest.json", {
             "run_name": self.cfg.run_name, "config": self.cfg.model_dump(mode="json"),
             "config_file": str(self.config_path) if self.config_path else None,
             "harness_code_version": CODE_VERSION, "packages": package_versions(), "hardware": hardware(),
             "seeds": {"run": self.cfg.seed}, "stage_wall_s": self.timings,
             "total_wall_s": round(time.time() - t0, 2), "computed_this_run": self.computed,
-            "stage_keys": self.stage_keys, "data": data.summary})
+            "stage_keys": self.stage_keys, "data": data.summary,
+            "checkpoints": {row: str(Path(d).resolve()) for row, (_, d) in checkpoints.items()}})
 
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
-    import io
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
-    atomic_write_text(path, buf.getvalue())

@@ -18,8 +18,8 @@ def test_deterministic_and_disjoint():
 
 def test_test_split_independent_of_train_sizes():
     """The synthetic task rebuilds the test split with n_sft=0: it must be the same problems."""
-    full = synthetic.build(seed=1, n_sft=100, n_preference=40, n_test=25)
-    alone = synthetic.build(seed=1, n_sft=0, n_preference=0, n_test=25)
+    full = synthetic.build(seed=1, n_sft=100, n_preference=40, n_test=25, n_ops=3)
+    alone = synthetic.build(seed=1, n_sft=0, n_preference=0, n_test=25, n_ops=3)
     assert [p.numbers for p in full.test] == [p.numbers for p in alone.test]
 
 

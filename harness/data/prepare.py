@@ -50,7 +50,7 @@ def _load_source(src) -> tuple[list[dict], dict]:
 def prepare_data(cfg) -> PreparedData:
     s = cfg.data.synthetic
     splits = synthetic.build(seed=cfg.seed, n_sft=s.n_sft, n_preference=s.n_preference, n_test=s.n_test,
-                             max_value=s.max_value, kinds=tuple(s.kinds))
+                             max_value=s.max_value, n_ops=s.n_ops, kinds=tuple(s.kinds))
     sft = [{"messages": r["messages"]} for r in splits.sft]
     pref = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in splits.preference]
     summary: dict[str, Any] = {"synthetic": {

@@ -1,7 +1,7 @@
 """Seeded, verifiable multi-step arithmetic preference pairs, built like the DPOP paper's data.
 
-A prompt asks for ``a+b-c+d``; the chosen answer shows every step and the result:
-``12+45=57; 57-7=50; 50+30=80; ans 80``. Two kinds of rejected answer:
+A prompt asks for e.g. ``a+b-c`` (``n_ops`` operations, alternating + and -); the chosen
+answer shows every step and the result: ``12+45=57; 57-7=50; ans 50``. Two kinds of rejected answer:
 
 - **near miss** (DPOP's MetaMath construction): one intermediate result is corrupted where it is
   first written, everything else, the final answer included, is identical. Tiny edit distance.
@@ -19,7 +19,10 @@ import random
 from typing import Literal
 
 Kind = Literal["near_miss", "far_miss"]
-OPS = ("+", "-", "+")
+
+
+def ops_for(n_ops: int) -> tuple[str, ...]:
+    return tuple("+-"[i % 2] for i in range(n_ops))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,12 +30,17 @@ class Problem:
     numbers: tuple[int, ...]
 
     @property
+    def ops(self) -> tuple[str, ...]:
+        return ops_for(len(self.numbers) - 1)
+
+    @property
     def question(self) -> str:
-        expr = str(self.numbers[0]) + "".join(f"{op}{n}" for op, n in zip(OPS, self.numbers[1:]))
+        expr = str(self.numbers[0]) + "".join(f"{op}{n}" for op, n in zip(self.ops, self.numbers[1:]))
         return f"What is {expr}?"
 
-    def steps(self, ops: tuple[str, ...] = OPS) -> list[tuple[str, int]]:
-        """[(left-hand side, result)] for each step, e.g. [("12+45", 57), ("57-7", 50), ...]."""
+    def steps(self, ops: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
+        """[(left-hand side, result)] for each step, e.g. [("12+45", 57), ("57-7", 50)]."""
+        ops = ops or self.ops
         acc, out = self.numbers[0], []
         for op, n in zip(ops, self.numbers[1:]):
             new = acc + n if op == "+" else acc - n
@@ -65,7 +73,7 @@ def near_miss(p: Problem, rng: random.Random) -> str:
 
 def far_miss(p: Problem) -> str:
     """A wrong procedure (each operation swapped): nearly every number differs."""
-    swapped = tuple("-" if op == "+" else "+" for op in OPS)
+    swapped = tuple("-" if op == "+" else "+" for op in p.ops)
     steps = p.steps(swapped)
     return render(steps, steps[-1][1])
 
@@ -75,10 +83,11 @@ def edit_distance_ratio(a: str, b: str) -> float:
     return 1.0 - difflib.SequenceMatcher(None, a, b).ratio()
 
 
-def make_problems(n: int, rng: random.Random, max_value: int, taken: set[tuple[int, ...]]) -> list[Problem]:
+def make_problems(n: int, rng: random.Random, max_value: int, n_ops: int,
+                  taken: set[tuple[int, ...]]) -> list[Problem]:
     out = []
     while len(out) < n:
-        nums = tuple(rng.randint(1, max_value) for _ in range(len(OPS) + 1))
+        nums = tuple(rng.randint(1, max_value) for _ in range(n_ops + 1))
         if nums in taken:
             continue
         p = Problem(nums)
@@ -112,13 +121,16 @@ class SyntheticSplits:
 
 
 def build(seed: int = 0, n_sft: int = 4000, n_preference: int = 1000, n_test: int = 200,
-          max_value: int = 99, kinds: tuple[Kind, ...] = ("near_miss", "far_miss")) -> SyntheticSplits:
+          max_value: int = 99, n_ops: int = 2,
+          kinds: tuple[Kind, ...] = ("near_miss", "far_miss")) -> SyntheticSplits:
     """Deterministic for a seed. Each preference/test problem yields one pair per kind."""
     rng = random.Random(seed)
     taken: set[tuple[int, ...]] = set()
-    test = make_problems(n_test, rng, max_value, taken)
-    pref = make_problems(n_preference, rng, max_value, taken)
-    sft = make_problems(n_sft, rng, max_value, taken)
+    if n_ops < 2:
+        raise ValueError("n_ops must be >= 2: a near miss corrupts an intermediate result")
+    test = make_problems(n_test, rng, max_value, n_ops, taken)
+    pref = make_problems(n_preference, rng, max_value, n_ops, taken)
+    sft = make_problems(n_sft, rng, max_value, n_ops, taken)
     sft_rows = [{"id": f"synthetic-sft-{i}",
                  "messages": conversation_prompt(p) + [{"role": "assistant", "content": solution(p)}]}
                 for i, p in enumerate(sft)]

@@ -7,7 +7,6 @@ costs far more than loading a small checkpoint's weights.
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -65,11 +64,3 @@ def generate_task_answers(pool: GeneratorPool, model_dir: str, task: Task, sampl
                 if advance:
                     advance(len(part))
     return [done[s.id] for s in samples]
-
-
-def fastchat_answer(record: dict, model_id: str, question_id) -> dict:
-    """FastChat's `model_answer` JSONL record, so FastChat's own scripts read our answers."""
-    return {"question_id": question_id, "answer_id": uuid.uuid5(uuid.NAMESPACE_URL,
-                                                                f"{model_id}/{question_id}").hex,
-            "model_id": model_id, "choices": [{"index": 0, "turns": record["turns"]}],
-            "tstamp": time.time()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sacrebleu
 
 from harness.metrics.base import Metric, metric
-from harness.types import Sample, SampleScore
+from harness.types import SampleScore
 
 
 def _final(answers: list[str]) -> str:

@@ -58,7 +58,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: Path):
     tok.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=SPECIAL["bos"], eos_token=SPECIAL["eos"],
                                    pad_token=SPECIAL["pad"], unk_token=SPECIAL["unk"],
-                                   additional_special_tokens=role_tokens, model_max_length=512)
+                                   additional_special_tokens=role_tokens, model_max_length=8192)
     fast.chat_template = CHAT_TEMPLATE
     out_dir.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(out_dir)

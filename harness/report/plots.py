@@ -127,11 +127,13 @@ def category_radars(lb: "Leaderboard", runs: list[RunData],
 
 def logp_dynamics(lb: "Leaderboard", runs: list[RunData],
                   out_dir: Path) -> tuple[dict[str, Path], list[str]]:
-    """log pi(chosen) (solid colour) and log pi(rejected) per step, one panel per model.
+    """Change since step 0 of log pi(chosen) (green) and log pi(rejected) (red), one panel per
+    model.
 
-    Line style encodes the pair kind (near_miss solid, far_miss dashed, all dotted), which is
-    what shows whether a method pushes down the likelihood of near-duplicate chosen answers.
-    Seeds of one model are averaged per step.
+    Changes, not levels: a far-miss rejected answer sits tens of nats below its chosen one, so
+    levels would squeeze the near-miss curves (the case DPOP is about) into a few pixels. Line
+    style encodes the pair kind (near_miss solid, far_miss dashed, all dotted). Seeds of one model
+    are averaged per step.
     """
     frames = []
     labels = {(r.run, r.model): r.model_label for r in lb.row_keys}
@@ -153,6 +155,7 @@ def logp_dynamics(lb: "Leaderboard", runs: list[RunData],
         sub = dyn[dyn["panel"] == panel]
         for kind, g in sub.groupby("kind", sort=True):
             g = g.groupby("step")[["logp_chosen", "logp_rejected"]].mean().sort_index()
+            g = g - g.iloc[0]
             style = KIND_STYLE.get(str(kind), "-.")
             ax.plot(g.index, g["logp_chosen"], style, color="#2a9d8f",
                     label=f"log π(chosen), {kind}")
@@ -160,8 +163,10 @@ def logp_dynamics(lb: "Leaderboard", runs: list[RunData],
                     label=f"log π(rejected), {kind}")
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("step")
-        ax.set_ylabel("log-prob")
-        ax.legend(fontsize=6)
+        ax.set_ylabel("Δ log-prob since step 0")
+        ax.axhline(0, color="#999999", linewidth=0.6)
+        if k == 0:
+            ax.legend(fontsize=8)
     files = {"logp_dynamics": _save(fig, out_dir / "logp_dynamics.png")}
     return files, []
 
