@@ -32,4 +32,10 @@ if [ ! -f "$STAMP" ]; then
   rm -f .venv/.harness-installed-*
   touch "$STAMP"
 fi
+# Headless Chromium renders the HTML report in tests/report/test_html_browser.py (Debian package).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing chromium (Debian package) for the HTML report test"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "setup: chromium not installed; the browser test will be skipped"
+fi
 echo "setup: ready ($VARIANT)"
