@@ -94,6 +94,8 @@ def _mount_optional() -> None:
     except ImportError:
         return
     app.add_typer(mt_bench_app, name="mt-bench", help="MT-Bench utilities (FastChat-compatible).")
+    from harness.lm_eval_run import lm_eval_app
+    app.add_typer(lm_eval_app, name="lm-eval", help="Run lm-eval tasks on every checkpoint of a run.")
 
 
 _mount_optional()

@@ -8,6 +8,7 @@ registries.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import time
@@ -220,6 +221,8 @@ class Pipeline:
                     for task, samples in tasks:
                         stage = self._stage("answers", {"checkpoint": key, "task": task.name, "version": task.version,
                                                         "samples": [s.id for s in samples],
+                                                        "params": [dataclasses.asdict(task.params_for(s))
+                                                                   for s in samples],
                                                         "backend": self.cfg.generation.backend,
                                                         "label": f"{row}/{task.name}"})
                         progress.update(bar, description=f"generating {row} / {task.name}")

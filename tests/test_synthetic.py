@@ -45,3 +45,11 @@ def test_far_miss_has_wrong_answer_and_larger_edit_distance():
 def test_solution_is_correct():
     p = synthetic.Problem((12, 45, 7, 30))
     assert synthetic.solution(p) == "12+45=57; 57-7=50; 50+30=80; ans 80"
+
+
+def test_exhausted_problem_space_is_a_clear_error():
+    import pytest
+
+    from harness.errors import HarnessError
+    with pytest.raises(HarnessError, match="cannot draw .* distinct problems"):
+        synthetic.build(seed=0, n_sft=500, n_preference=10, n_test=10, max_value=5, n_ops=2)

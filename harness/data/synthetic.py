@@ -18,6 +18,8 @@ import difflib
 import random
 from typing import Literal
 
+from harness.errors import HarnessError
+
 Kind = Literal["near_miss", "far_miss"]
 
 
@@ -86,7 +88,13 @@ def edit_distance_ratio(a: str, b: str) -> float:
 def make_problems(n: int, rng: random.Random, max_value: int, n_ops: int,
                   taken: set[tuple[int, ...]]) -> list[Problem]:
     out = []
+    attempts = 0
     while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n + 1000:
+            raise HarnessError(f"cannot draw {n} more distinct problems with numbers up to {max_value} and "
+                               f"{n_ops} operations ({len(taken)} drawn so far): raise max_value or n_ops, "
+                               "or lower n_sft / n_preference / n_test", field="data.synthetic")
         nums = tuple(rng.randint(1, max_value) for _ in range(n_ops + 1))
         if nums in taken:
             continue
