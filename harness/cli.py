@@ -32,14 +32,18 @@ def _quiet_libraries() -> None:
 @app.command()
 def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/runs/quickstart.yaml"),
         set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20"),
-        tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="extra folder of task files")) -> None:
+        tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="extra folder of task files"),
+        skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows",
+                                           help="skip malformed data rows (recorded in the manifest)")) -> None:
     """Run every stage of a config; cached stages are skipped."""
     _quiet_libraries()
-    from harness.config import load_config
+    from harness.config import load_config, skip_bad_rows_everywhere
     from harness.pipeline import Pipeline
     try:
         overrides = list(set_)
         cfg = load_config(config, overrides)
+        if skip_bad_rows:
+            cfg = skip_bad_rows_everywhere(cfg)
         if tasks_dir:
             cfg = cfg.model_copy(update={"tasks_dirs": [*cfg.tasks_dirs, *map(str, tasks_dir)]})
         Pipeline(cfg, config).run()

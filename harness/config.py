@@ -107,6 +107,7 @@ class RunConfig(Strict):
     tasks: list[TaskSpec]
     generation: GenerationSpec = GenerationSpec()
     judge: JudgeConfig | None = None
+    baseline: str | None = Field(None, description="method row for paired bootstrap comparisons")
     tasks_dirs: list[str] = Field(default_factory=list)
 
     @field_validator("methods", mode="before")
@@ -172,7 +173,18 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     if cfg.model.embedded is None and cfg.model.path is None:
         raise HarnessError("set either model.embedded or model.path", file=path, field="model")
     _check_methods(cfg, path)
+    if cfg.baseline is not None and cfg.baseline not in {"base", *(m.row for m in cfg.methods)}:
+        raise HarnessError(f"baseline {cfg.baseline!r} is not a method row of this run", file=path,
+                           field="baseline")
     return cfg
+
+
+def skip_bad_rows_everywhere(cfg: RunConfig) -> RunConfig:
+    """The `--skip-bad-rows` flag: every data source skips (and records) malformed rows."""
+    data = cfg.data.model_copy(update={
+        "sft_extra": [s.model_copy(update={"skip_bad_rows": True}) for s in cfg.data.sft_extra],
+        "preference_extra": [s.model_copy(update={"skip_bad_rows": True}) for s in cfg.data.preference_extra]})
+    return cfg.model_copy(update={"data": data})
 
 
 def _check_methods(cfg: RunConfig, path: Path) -> None:

@@ -79,7 +79,7 @@ class Pipeline:
         self._write_results(answers, scores, costs, dynamics, token_rows)
         with self._timed("report"):
             from harness.report.tables import write_reports
-            write_reports([self.out], self.out)
+            write_reports([self.out], self.out, baseline=self.cfg.baseline)
         self._write_manifest(data, t0, checkpoints)
         console.print(f"[green]done[/green] in {time.time() - t0:.1f} s: {self.out}/leaderboard.md")
         return self.out
@@ -119,8 +119,9 @@ class Pipeline:
         start = cfg.model.path
         if cfg.model.embedded is not None:
             from harness.models.tiny import build_model, train_tokenizer
+            # SFT data only: the stage key covers it, and runs that differ in their preference
+            # data (near-miss vs far-miss) share one starting checkpoint.
             texts = [m["content"] for c in data.sft_chats for m in c["messages"]]
-            texts += [m["content"] for r in data.preference for m in r["chosen"] + r["rejected"]]
             console.print(f"training tokenizer on {len(texts)} texts; building the embedded Llama")
             tok = train_tokenizer(texts, cfg.model.embedded.vocab_size, stage.dir / "tokenizer")
             model = build_model(cfg.model.embedded, tok, stage.dir / "init")

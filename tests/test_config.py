@@ -68,3 +68,23 @@ def test_cli_missing_config_file():
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", "no/such.yaml"], capture_output=True,
                           text=True, cwd=REPO)
     assert proc.returncode == 2 and "no/such.yaml: config file not found" in proc.stderr
+
+
+def test_skip_bad_rows_flag_records_what_it_skipped(tmp_path):
+    from harness.config import skip_bad_rows_everywhere
+    from harness.data.prepare import prepare_data
+    bad = REPO / "tests/bad_inputs/hh_prompt_mismatch.jsonl"
+    text = BASE + ("data: {synthetic: {n_sft: 10, n_preference: 4, n_test: 2, max_value: 20},\n"
+                   f"       preference_extra: [{{loader: hh_rlhf, path: {bad}}}]}}\n")
+    cfg = load_config(_write(tmp_path, text))
+    with pytest.raises(HarnessError) as err:
+        prepare_data(cfg)
+    assert "hh_prompt_mismatch.jsonl:" in err.value.one_line()
+    data = prepare_data(skip_bad_rows_everywhere(cfg))
+    report = data.summary["preference_extra[0]"]
+    assert report["rows_dropped"] >= 1 and report["rows_read"] == report["rows_kept"] + report["rows_dropped"]
+
+
+def test_baseline_must_be_a_row(tmp_path):
+    with pytest.raises(HarnessError, match="baseline 'ipo' is not a method row"):
+        load_config(_write(tmp_path, BASE + "baseline: ipo\n"))
