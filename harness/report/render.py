@@ -39,7 +39,7 @@ def _best(values: list[float], lower: bool) -> set[int]:
     return {i for i, v in finite if v == target}
 
 
-def table_cells(lb: "Leaderboard", *, with_reason: bool = True) -> tuple[list[str],
+def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[str],
                                                                          list[list[Cell]]]:
     """Header and rows of display cells shared by all renderers (values already rounded)."""
     header = ["model"] + [c.key for c in lb.value_columns] + \

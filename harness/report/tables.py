@@ -58,8 +58,19 @@ def _cell_notes(rows: list[RowKey], columns: list[Column], cells: dict) -> list[
                 notes.append(f"{col.key} for {row.label}: {missing} of {cell.expected} samples "
                              f"missing ({cell.reason})")
     for reason, where in not_judged.items():
-        notes.append(f"not judged: {reason} ({', '.join(where)})")
+        notes.append(f"not judged: {reason} ({_compress(where, rows, columns)})")
     return notes
+
+
+def _compress(where: list[str], rows: list[RowKey], columns: list[Column]) -> str:
+    """'col for a, col for b, ...' -> 'col (all models)' where every row of a column is listed."""
+    out = []
+    for col in columns:
+        hits = [w for w in where if w.startswith(f"{col.key} for ")]
+        if not hits:
+            continue
+        out += [f"{col.key} (all models)"] if len(hits) == len(rows) else hits
+    return ", ".join(out)
 
 
 def _comparisons(rows: list[RowKey], columns: list[Column], cells: dict, baseline: str,
@@ -72,6 +83,9 @@ def _comparisons(rows: list[RowKey], columns: list[Column], cells: dict, baselin
                                 "paired comparisons skipped"]
     records, notes = [], []
     for col in columns:
+        if not any(len(cells[(i, col.key)].values) for i in range(len(rows))):
+            notes.append(f"paired {col.key}: skipped, no model has a scored sample")
+            continue
         for i, row in enumerate(rows):
             if i in base_rows:
                 continue

@@ -70,7 +70,8 @@ def test_not_judged_in_html_and_tex(make_run, tmp_path: Path) -> None:
     run = make_run("r", rows=rows, costs=False, dynamics=False)
     files = write_reports([run], tmp_path / "out", plots=False)
     page = files["html"].read_text()
-    assert 'class="not_judged">not judged: no judge: set judge.model</td>' in page
+    assert 'class="not_judged">not judged</td>' in page
+    assert "not judged: no judge: set judge.model" in page  # the reason, once, under the table
     lb = build_leaderboard([run])
     tex = to_latex(lb, lb.notes)
     assert "& not judged &" in tex and "% not judged: no judge: set judge.model" in tex
