@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.config import RunConfig
 from harness.data.prepare import PreparedData, prepare_data
+from harness.errors import HarnessError
 from harness.judge.mt_bench import PAIRWISE_METRICS, SINGLE_METRICS
 from harness.manifest import hardware, package_versions
 from harness.methods import build_method
@@ -95,7 +96,6 @@ class Pipeline:
             try:
                 task = factory(**kwargs)
             except TypeError as exc:
-                from harness.errors import HarnessError
                 raise HarnessError(f"bad option for task {spec.name!r}: {exc}", file=self.config_path,
                                    field=f"tasks[{i}].options") from None
             out.append((task, task.load()))
@@ -266,12 +266,25 @@ class Pipeline:
                                                   "logp_chosen", "logp_rejected"], token_rows)
 
     def _write_manifest(self, data, t0, checkpoints) -> None:
-        atomic_write_json(self.out / "manifest.json", {
+        """The run's manifest. `history` keeps every invocation's wall times, so a warm rerun does
+        not erase what the cold run cost."""
+        path = self.out / "manifest.json"
+        history = []
+        if path.exists():
+            try:
+                history = read_json(path).get("history", [])
+            except HarnessError:
+                history = []
+        total = round(time.time() - t0, 2)
+        history = (history + [{"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t0)),
+                               "total_wall_s": total, "stage_wall_s": self.timings,
+                               "computed": self.computed}])[-20:]
+        atomic_write_json(path, {
             "run_name": self.cfg.run_name, "config": self.cfg.model_dump(mode="json"),
             "config_file": str(self.config_path) if self.config_path else None,
             "harness_code_version": CODE_VERSION, "packages": package_versions(), "hardware": hardware(),
             "seeds": {"run": self.cfg.seed}, "stage_wall_s": self.timings,
-            "total_wall_s": round(time.time() - t0, 2), "computed_this_run": self.computed,
+            "total_wall_s": total, "computed_this_run": self.computed, "history": history,
             "stage_keys": self.stage_keys, "data": data.summary,
             "checkpoints": {row: str(Path(d).resolve()) for row, (_, d) in checkpoints.items()}})
 

@@ -13,6 +13,8 @@ Design choices, and why:
 """
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pandas as pd
@@ -167,6 +169,19 @@ def build_leaderboard(run_dirs: list[Path], baseline: str | None = None,
     return leaderboard_from_runs(load_runs([Path(d) for d in run_dirs]), baseline, seed)
 
 
+def run_summary(run_dir: Path) -> str:
+    """One line saying what a run ran on, from its manifest (config, machine, versions, time)."""
+    try:
+        m = json.loads((run_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return f"run {run_dir.name}: manifest.json unreadable"
+    hw, pk = m.get("hardware", {}), m.get("packages", {})
+    device = hw.get("gpu") or f"{hw.get('cpu_count', '?')} CPU cores, no GPU"
+    versions = ", ".join(f"{k} {pk[k]}" for k in ("torch", "trl", "vllm") if k in pk)
+    return (f"run {m.get('run_name', run_dir.name)}: config {m.get('config_file') or '-'}; {device}, "
+            f"{hw.get('mem_gib', '?')} GiB RAM; {versions}; wall {m.get('total_wall_s', '?')} s")
+
+
 def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = None, *,
                   seed: int = 0, plots: bool = True) -> dict[str, Path]:
     """Write leaderboard.{md,csv,tex,html} (+ comparisons.csv, plots/*.png) into `out_dir`.
@@ -184,7 +199,8 @@ def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = No
     plot_notes: list[str] = []
     if plots:
         images, plot_notes = plotting.make_plots(lb, runs, out_dir / "plots")
-    notes = list(lb.notes) + plot_notes
+    notes = [run_summary(run.path) for run in runs if (run.path / "manifest.json").exists()]
+    notes += list(lb.notes) + plot_notes
     title = "Leaderboard: " + ", ".join(run.name for run in runs)
     files = {"md": out_dir / "leaderboard.md", "csv": out_dir / "leaderboard.csv",
              "tex": out_dir / "leaderboard.tex", "html": out_dir / "leaderboard.html"}
