@@ -48,7 +48,8 @@ def test_judged_mt_bench_run(tmp_path, monkeypatch):
     assert lb["mt_bench/mt_bench_avg:mean"].between(1, 10).all()
     judgments = list((out / "judgments" / "mt_bench").glob("*_single.jsonl"))
     assert judgments and json.loads(judgments[0].read_text().splitlines()[0])["judge"][0] == "loopback-judge"
-    assert requests >= 2 * 4 * 2
+    # the judge cache is keyed by prompt: models that gave identical answers are judged once
+    assert 0 < requests <= 2 * 4 * 2
     for path in list(out.rglob("*")) + list((tmp_path / "cache").rglob("*")):
         if path.is_file() and path.suffix in {".json", ".jsonl", ".csv", ".md", ".html", ".tex", ".yaml"}:
             assert SECRET not in path.read_text(errors="ignore"), path
