@@ -345,6 +345,10 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
     csv_path = run_dir / "lm_eval_scores.csv"
     write_scores_csv(csv_path, all_rows)
     summary.update(scores_csv=str(csv_path), rows=len(all_rows))
+    if (run_dir / "scores.csv").is_file():  # merge into the run's leaderboard
+        from harness.report.tables import write_reports
+        baseline = (manifest.get("config") or {}).get("baseline")
+        summary["leaderboard"] = str(write_reports([run_dir], run_dir, baseline=baseline)["md"])
     return summary
 
 

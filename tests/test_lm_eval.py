@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from harness.errors import HarnessError
@@ -105,7 +106,11 @@ def test_lm_eval_cli_runs_our_task_from_any_directory(tiny_model_dir, tmp_path):
 
 def test_run_lm_eval_on_run_dir(tiny_model_dir, tmp_path):
     run = _fake_run(tmp_path, {"sft": str(tiny_model_dir)})
+    (run / "scores.csv").write_text(",".join(SCORE_COLUMNS) + "\nsft,3,synthetic_arith,exact_match,a-0,,100.0,ok,\n")
     summary = run_lm_eval(run, ["harness_synthetic_arith", "harness_hh_rlhf_gen"], backend="hf", limit=3)
+    board = pd.read_csv(run / "leaderboard.csv")  # lm-eval metrics merged into the leaderboard
+    assert {"synthetic_arith/exact_match:mean", "harness_synthetic_arith/exact_match:mean",
+            "harness_hh_rlhf_gen/rougeL:mean"} <= set(board.columns)
 
     assert summary["backend"] == "hf" and summary["errors"] == {}
     info = summary["models"]["sft"]

@@ -150,6 +150,9 @@ def load_run(run_dir: Path) -> RunData:
     if not run_dir.is_dir():
         raise HarnessError("run directory not found", file=run_dir)
     run = RunData(name=run_dir.name, path=run_dir, scores=read_scores(run_dir / "scores.csv"))
+    extra = run_dir / "lm_eval_scores.csv"  # written by `harness lm-eval RUN`: same columns
+    if extra.is_file():
+        run.scores = pd.concat([run.scores, read_scores(extra)], ignore_index=True)
     manifest = run_dir / "manifest.json"
     if manifest.is_file():
         try:
