@@ -3,33 +3,49 @@
 Every `every` steps (and before the first) the callback scores a fixed set of held-out pairs per
 kind (near miss / far miss) with the current policy. This is what makes the DPOP and ASFT
 papers' claim -- DPO lowers the likelihood of the preferred answer -- measurable.
+
+Rows are appended to a JSONL file as they are measured, so a run killed mid-training and resumed
+from its last checkpoint keeps the curve up to that checkpoint and continues it.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from transformers import TrainerCallback
 
+from harness.store import JsonlAppender, atomic_write_text, read_jsonl
 from harness.train.logps import pair_logps
 
 
 class LogpDynamicsCallback(TrainerCallback):
-    def __init__(self, tokenizer, probes: dict[str, list[dict]], every: int) -> None:
+    def __init__(self, tokenizer, probes: dict[str, list[dict]], every: int, path: Path) -> None:
         self.tokenizer = tokenizer
         self.probes = probes
         self.every = every
-        self.rows: list[dict] = []
+        self.path = path
+        self.rows: list[dict] = read_jsonl(path)
 
     def _record(self, model, step: int) -> None:
-        for kind, rows in self.probes.items():
-            if not rows:
-                continue
-            scored = pair_logps(model, self.tokenizer, rows)
-            chosen = sum(s["chosen_sum"] for s in scored) / len(scored)
-            rejected = sum(s["rejected_sum"] for s in scored) / len(scored)
-            self.rows.append({"step": step, "kind": kind, "logp_chosen": round(chosen, 5),
-                              "logp_rejected": round(rejected, 5), "margin": round(chosen - rejected, 5)})
+        with JsonlAppender(self.path) as out:
+            for kind, rows in self.probes.items():
+                if not rows:
+                    continue
+                scored = pair_logps(model, self.tokenizer, rows)
+                chosen = sum(s["chosen_sum"] for s in scored) / len(scored)
+                rejected = sum(s["rejected_sum"] for s in scored) / len(scored)
+                row = {"step": step, "kind": kind, "logp_chosen": round(chosen, 5),
+                       "logp_rejected": round(rejected, 5), "margin": round(chosen - rejected, 5)}
+                out.write(row)
+                self.rows.append(row)
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
-        if state.global_step == 0:
+        # resumed from a checkpoint: drop rows measured after it (they will be measured again)
+        kept = [r for r in self.rows if r["step"] <= state.global_step]
+        if len(kept) != len(self.rows):
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        self.rows = kept
+        if state.global_step == 0 and not self.rows:
             self._record(model, 0)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):

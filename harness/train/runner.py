@@ -77,7 +77,7 @@ def train_method(method: Method, start_dir: str, dataset: Dataset, spec, stage_d
     out = stage_dir / "trainer"
     args = dpo_args(out, spec, seed, precompute=True)
     args.include_num_input_tokens_seen = True
-    dynamics = LogpDynamicsCallback(tokenizer, probes, spec.logps_every)
+    dynamics = LogpDynamicsCallback(tokenizer, probes, spec.logps_every, stage_dir / "dynamics.jsonl")
     trainer = MethodTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                             method=method, callbacks=[dynamics])
     resume = _last_checkpoint(out)

@@ -58,3 +58,7 @@ def test_kill_and_resume(tmp_path):
     a = pd.read_csv(killed / "results" / "resume" / "scores.csv")[cols]
     b = pd.read_csv(clean / "results" / "resume" / "scores.csv")[cols]
     pd.testing.assert_frame_equal(a, b)
+    dyn = pd.read_csv(killed / "results" / "resume" / "dynamics.csv")
+    assert not dyn.duplicated(["model", "step", "kind"]).any()
+    for _, g in dyn.groupby(["model", "kind"]):
+        assert sorted(g["step"]) == [0, 10, 20, 30]
