@@ -87,10 +87,8 @@ class TaskSpec(Strict):
 
 
 class GenerationSpec(Strict):
-    backend: Literal["auto", "vllm", "hf", "openai"] = "auto"
+    backend: Literal["auto", "vllm", "hf"] = "auto"
     batch_size: int = Field(64, ge=1)
-    base_url: str | None = None  # for backend "openai"
-    api_key_env: str | None = None
 
 
 class RunConfig(Strict):

@@ -21,6 +21,10 @@ class Generator(Protocol):
         """One answer per conversation (the assistant's next message)."""
         ...
 
+    def switch(self, model_dir: str) -> None:
+        """Serve another checkpoint of the run."""
+        ...
+
     def close(self) -> None:
         ...
 
@@ -69,8 +73,7 @@ def answer_samples(gen: Generator, samples: list[Sample], params_for: Callable[[
 
 
 def make_generator(backend: str, model_dir: str, *, seed: int = 0, batch_size: int = 64,
-                   dtype: str = "auto", base_url: str | None = None,
-                   api_key_env: str | None = None) -> Generator:
+                   dtype: str = "auto") -> Generator:
     """Build a backend. "auto" is vLLM, falling back to transformers generate, with a warning,
     when vLLM cannot be imported or cannot load the model."""
     if backend in ("auto", "vllm"):
@@ -87,9 +90,4 @@ def make_generator(backend: str, model_dir: str, *, seed: int = 0, batch_size: i
     if backend in ("auto", "hf"):
         from harness.generate.hf import HFGenerator
         return HFGenerator(model_dir, seed=seed, batch_size=batch_size)
-    if backend == "openai":
-        from harness.generate.openai_api import OpenAIGenerator
-        if not base_url:
-            raise HarnessError("generation.base_url is required for backend 'openai'", field="generation.base_url")
-        return OpenAIGenerator(base_url, model_dir, api_key_env=api_key_env)
-    raise HarnessError(f"unknown generation backend {backend!r}; valid: auto, vllm, hf, openai")
+    raise HarnessError(f"unknown generation backend {backend!r}; valid: auto, vllm, hf")

@@ -1,8 +1,8 @@
 """The generation stage: answers for one (checkpoint, task), appended record by record.
 
 A killed run keeps every finished chunk; the rerun asks only for the samples still missing.
-One engine serves every checkpoint of a run (`GeneratorPool.switch`), because starting vLLM
-costs far more than loading a small checkpoint's weights.
+The backend is started lazily, only when some answers are missing, and moved from checkpoint
+to checkpoint with its `switch` (a fresh in-process engine for vLLM, see generate/vllm.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from harness.types import Sample, Task
 
 
 class GeneratorPool:
-    """Starts one backend lazily and switches its weights between checkpoints."""
+    """Starts the backend lazily and switches it between checkpoints."""
 
     def __init__(self, spec, dtype: str, seed: int) -> None:
         self.spec = spec
@@ -28,8 +28,7 @@ class GeneratorPool:
     def get(self, model_dir: str) -> Generator:
         if self.gen is None:
             self.gen = make_generator(self.spec.backend, model_dir, seed=self.seed,
-                                      batch_size=self.spec.batch_size, dtype=self.dtype,
-                                      base_url=self.spec.base_url, api_key_env=self.spec.api_key_env)
+                                      batch_size=self.spec.batch_size, dtype=self.dtype)
         elif self.current != model_dir:
             self.gen.switch(model_dir)
         self.current = model_dir
