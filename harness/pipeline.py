@@ -191,7 +191,8 @@ class Pipeline:
         from harness.train.logps import mean_logp_after_first_diff, pair_logps
         rows = []
         for row, (key, model_dir) in checkpoints.items():
-            stage = self._stage("token_logps", {"checkpoint": key, "pairs": len(data.test_pairs), "label": row})
+            stage = self._stage("token_logps", {"checkpoint": key, "pairs": data.test_pairs_hash(),
+                                                "kinds": list(self.cfg.data.synthetic.kinds), "label": row})
             if not stage.done:
                 self.computed.append(f"token_logps:{row}")
                 from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -25,6 +25,9 @@ class PreparedData:
     def sft_hash(self) -> str:
         return _hash(self.sft_chats)
 
+    def test_pairs_hash(self) -> str:
+        return _hash(self.test_pairs)
+
 
 def _hash(rows: list[dict]) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]

@@ -96,3 +96,13 @@ def test_rerun_recomputes_nothing_and_one_change_retrains_one_method(run):
     changed = _run(cfg, tmp, "--set", "methods=[sft, dpo, {name: dpop, params: {beta: 0.3, lambda_: 5.0}}, asft, orpo]")
     trained = [c for c in changed["computed_this_run"] if c.startswith("train:")]
     assert trained == ["train:dpop"]
+
+
+def test_token_logps_follow_the_pair_kinds(run):
+    """Same starting checkpoint, different test pairs: the token-level stage must not reuse the
+    other run's figures (it once did, keyed only by the number of pairs)."""
+    tmp, cfg, _, _ = run
+    _run(cfg, tmp, "--set", "data.synthetic.kinds=[far_miss]")
+    rows = pd.read_csv(tmp / "results" / "tiny" / "token_logps.csv")
+    assert set(rows["kind"]) == {"far_miss"}
+    assert list(rows["model"]) == ["base"] + METHODS
