@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import HarnessError
 from harness.judge.config import JudgeConfig
@@ -20,10 +20,14 @@ class Strict(BaseModel):
 
 
 class ModelSpec(Strict):
-    """Either build the embedded model (`embedded`) or start from a local HF checkpoint (`path`)."""
+    """Either build the embedded model (`embedded`) or start from `path`: an HF checkpoint folder,
+    a GGUF file, or `pkg:<package>/<file>` (a file an installed package ships)."""
     embedded: TinyModelConfig | None = None
     path: str | None = None
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="every load: training, reference, log-probs, HF and vLLM generation")
+    chat_template: str | None = Field(None, description="Jinja (inline or a .jinja file) replacing the "
+                                                        "tokenizer's own chat template")
 
 
 class SyntheticData(Strict):
@@ -42,39 +46,96 @@ class PreferenceSource(Strict):
     limit: int | None = Field(None, ge=1)
     offset: int = Field(0, ge=0)
     skip_bad_rows: bool = False
+    heldout: int = Field(0, ge=0, description="first rows held out of training as probe/test pairs "
+                                              "(likelihood dynamics, token log-probs), kind = loader name")
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class DataSpec(Strict):
-    synthetic: SyntheticData = SyntheticData()
+    synthetic: SyntheticData | None = SyntheticData()
     sft_extra: list[PreferenceSource] = Field(default_factory=list,
                                               description="chosen answers added to the starting-checkpoint SFT")
     preference_extra: list[PreferenceSource] = Field(default_factory=list)
 
 
-class TrainSpec(Strict):
-    max_steps: int = Field(100, ge=1)
+class OptimSpec(Strict):
+    """The TRL/transformers training arguments a real run needs. `batch_size` is per device; the
+    global batch is batch_size x devices x gradient_accumulation_steps."""
+    max_steps: int | None = Field(100, ge=1)
+    num_epochs: float | None = Field(None, gt=0, description="instead of max_steps")
     batch_size: int = Field(16, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    gradient_checkpointing: bool = False
     learning_rate: float = Field(1e-4, gt=0)
+    lr_scheduler: str = "linear"
     warmup_steps: int = Field(0, ge=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    optimizer: str = "adamw_torch"
+    weight_decay: float = Field(0.0, ge=0)
+    adam_beta1: float = Field(0.9, ge=0, lt=1)
+    adam_beta2: float = Field(0.999, ge=0, lt=1)
+    max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(256, ge=8)
+
+    @model_validator(mode="after")
+    def _steps_or_epochs(self):
+        if self.num_epochs is not None:
+            if "max_steps" in self.model_fields_set and self.max_steps is not None:
+                raise ValueError("set max_steps or num_epochs, not both")
+            object.__setattr__(self, "max_steps", None)
+        elif self.max_steps is None:
+            raise ValueError("set max_steps or num_epochs")
+        if self.warmup_steps and self.warmup_ratio:
+            raise ValueError("set warmup_steps or warmup_ratio, not both")
+        return self
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known_optimizer(cls, v: str) -> str:
+        from transformers.training_args import OptimizerNames
+        valid = [o.value for o in OptimizerNames]
+        if v not in valid:
+            raise ValueError(f"unknown optimizer {v!r}; valid: {', '.join(valid[:12])}, ...")
+        return v
+
+    @field_validator("lr_scheduler")
+    @classmethod
+    def _known_scheduler(cls, v: str) -> str:
+        from transformers.trainer_utils import SchedulerType
+        valid = [s.value for s in SchedulerType]
+        if v not in valid:
+            raise ValueError(f"unknown scheduler {v!r}; valid: {', '.join(valid)}")
+        return v
+
+
+class TrainSpec(OptimSpec):
     logps_every: int = Field(10, ge=1, description="likelihood-dynamics probe interval (steps)")
     probe_pairs: int = Field(32, ge=1, description="held-out pairs per kind probed for dynamics")
 
 
-class SFTSpec(Strict):
+class SFTSpec(OptimSpec):
     """Training of the common starting checkpoint. Null in the config: start from model.path as is."""
-    max_steps: int = Field(300, ge=1)
+    max_steps: int | None = Field(300, ge=1)
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(3e-3, gt=0)
     warmup_steps: int = Field(20, ge=0)
-    max_length: int = Field(256, ge=8)
+
+
+class PeftSpec(Strict):
+    """LoRA adapters (QLoRA: a 4-bit base, needs a GPU and bitsandbytes) for every training job. The
+    reference of reference-based methods is the base without adapters; checkpoints are merged."""
+    method: Literal["lora", "qlora"] = "lora"
+    r: int = Field(16, ge=1)
+    alpha: float = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
 
 
 class MethodSpec(Strict):
     name: str
     label: str | None = None  # leaderboard row name; defaults to name
     params: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, Any] = Field(default_factory=dict, description="overrides of the run's `train` fields")
 
     @property
     def row(self) -> str:
@@ -100,6 +161,7 @@ class RunConfig(Strict):
     data: DataSpec = DataSpec()
     sft: SFTSpec | None = SFTSpec()
     train: TrainSpec = TrainSpec()
+    peft: PeftSpec | None = None
     methods: list[MethodSpec]
     include_base: bool = Field(True, description="also evaluate the starting checkpoint as row 'base'")
     tasks: list[TaskSpec]
@@ -107,6 +169,17 @@ class RunConfig(Strict):
     judge: JudgeConfig | None = None
     baseline: str | None = Field(None, description="method row for paired bootstrap comparisons")
     tasks_dirs: list[str] = Field(default_factory=list)
+
+    def train_for(self, spec: MethodSpec) -> TrainSpec:
+        """The run's `train` section with the method's own overrides applied."""
+        if not spec.train:
+            return self.train
+        base = self.train.model_dump(exclude_unset=True)
+        if "num_epochs" in spec.train:
+            base.pop("max_steps", None)
+        if "max_steps" in spec.train:
+            base.pop("num_epochs", None)
+        return TrainSpec.model_validate({**base, **spec.train})
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -168,9 +241,10 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         msg = err["msg"].lower() if err["type"] != "extra_forbidden" else "unknown field"
         raise HarnessError(msg + more, file=path, field=_loc(err["loc"])) from None
-    if cfg.model.embedded is None and cfg.model.path is None:
-        raise HarnessError("set either model.embedded or model.path", file=path, field="model")
+    if (cfg.model.embedded is None) == (cfg.model.path is None):
+        raise HarnessError("set either model.embedded or model.path (one of them)", file=path, field="model")
     _check_methods(cfg, path)
+    _check_model(cfg, path)
     if cfg.baseline is not None and cfg.baseline not in {"base", *(m.row for m in cfg.methods)}:
         raise HarnessError(f"baseline {cfg.baseline!r} is not a method row of this run", file=path,
                            field="baseline")
@@ -183,6 +257,32 @@ def skip_bad_rows_everywhere(cfg: RunConfig) -> RunConfig:
         "sft_extra": [s.model_copy(update={"skip_bad_rows": True}) for s in cfg.data.sft_extra],
         "preference_extra": [s.model_copy(update={"skip_bad_rows": True}) for s in cfg.data.preference_extra]})
     return cfg.model_copy(update={"data": data})
+
+
+def _validation_error(exc: ValidationError, path: Path, prefix: str) -> HarnessError:
+    err = exc.errors()[0]
+    msg = err["msg"].lower() if err["type"] != "extra_forbidden" else "unknown field"
+    field = prefix + ("." + _loc(err["loc"]) if err["loc"] else "")
+    return HarnessError(msg, file=path, field=field)
+
+
+def _check_model(cfg: RunConfig, path: Path) -> None:
+    """Model path, chat template and LoRA targets, in seconds and before any stage runs."""
+    from harness.models.source import check_source, is_gguf, read_chat_template
+    read_chat_template(cfg.model.chat_template, path)
+    if cfg.model.path is not None:
+        src = check_source(cfg.model.path, path)
+    if cfg.peft is None:
+        return
+    from harness.train.peft import check_peft
+    if cfg.model.embedded is not None:
+        from harness.models.tiny import llama_config
+        model_config = llama_config(cfg.model.embedded)
+    else:
+        from transformers import AutoConfig
+        model_config = (AutoConfig.from_pretrained(str(src.parent), gguf_file=src.name) if is_gguf(src)
+                        else AutoConfig.from_pretrained(str(src)))
+    check_peft(cfg.peft, model_config, path)
 
 
 def _check_methods(cfg: RunConfig, path: Path) -> None:
@@ -198,3 +298,7 @@ def _check_methods(cfg: RunConfig, path: Path) -> None:
             build_method(m.name, m.params, where=f"methods[{i}]")
         except HarnessError as exc:
             raise HarnessError(exc.message, file=path, field=exc.field) from None
+        try:
+            cfg.train_for(m)
+        except ValidationError as exc:
+            raise _validation_error(exc, path, f"methods[{i}] ({m.row}).train") from None

@@ -49,7 +49,7 @@ DEFAULT_INCLUDE_PATH = Path(__file__).resolve().parent.parent / "tasks" / "lm_ev
 CORPUS_ID = "__corpus__"
 BACKENDS = ("auto", "vllm", "hf")
 
-# Same facts as harness.generate.vllm (../shared/ENV-NOTES.md): small KV cache on CPU, loopback
+# Same facts as harness.generate.vllm (the environment notes of the machines this was built on): small KV cache on CPU, loopback
 # only, offline.
 _ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1", "VLLM_LOOPBACK_IP": "127.0.0.1",
         "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1",
@@ -75,11 +75,12 @@ def find_checkpoints(run_dir: Path, cache_dir: Path | None = None) -> dict[str, 
     manifest = read_manifest(run_dir)
     config = manifest.get("config") or {}
     found: dict[str, str] = {}
+    cache = Path(cache_dir or config.get("cache_dir") or default_cache_dir()).resolve()
     if isinstance(manifest.get("checkpoints"), dict) and manifest["checkpoints"]:
-        found = {str(k): str(v) for k, v in manifest["checkpoints"].items()}
+        # relative paths are relative to the cache folder (harness.pipeline writes them so)
+        found = {str(k): str(cache / v) for k, v in manifest["checkpoints"].items()}
     else:
         keys = manifest.get("stage_keys") or {}
-        cache = Path(cache_dir or config.get("cache_dir") or default_cache_dir()).resolve()
         if "base:base" in keys and config.get("include_base", True):
             found["base"] = str(cache / "base" / keys["base:base"] / "model")
         elif config.get("include_base", True) and (config.get("model") or {}).get("path"):

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.config import RunConfig
-from harness.data.prepare import PreparedData, prepare_data
+from harness.data.prepare import PreparedData, pair_kinds, prepare_data
 from harness.errors import HarnessError
 from harness.judge.mt_bench import PAIRWISE_METRICS, SINGLE_METRICS
 from harness.manifest import hardware, package_versions
@@ -54,10 +54,15 @@ class Pipeline:
     def run(self) -> Path:
         t0 = time.time()
         tasks = self._resolve_tasks()  # fail fast on bad task names/options, before any work
+        if self.cfg.judge is not None and any(set(t.metrics) & set(SINGLE_METRICS + PAIRWISE_METRICS)
+                                              for t, _ in tasks):
+            self.cfg.judge.check_reachable()  # a judge that cannot judge stops the run before training
         with self._timed("data"):
             data = prepare_data(self.cfg)
+        with self._timed("source"):
+            source_key, source_dir = self._source()
         with self._timed("base"):
-            base_key, base_dir = self._base(data)
+            base_key, base_dir = self._base(data, source_key, source_dir)
         checkpoints: dict[str, tuple[str, str]] = {}
         if self.cfg.include_base:
             checkpoints["base"] = (base_key, base_dir)
@@ -69,7 +74,10 @@ class Pipeline:
                 key, model_dir, info, rows = self._train(spec, base_key, base_dir, data, ref_values)
                 checkpoints[spec.row] = (key, model_dir)
                 costs.append({"model": spec.row, "seed": self.cfg.seed, "wall_s": info["wall_s"],
-                              "tokens": info["tokens"], "steps": info["steps"]})
+                              "tokens": info["tokens"], "steps": info["steps"],
+                              "global_batch": info.get("global_batch"),
+                              "learning_rate": self.cfg.train_for(spec).learning_rate,
+                              "peft": self.cfg.peft.method if self.cfg.peft else "full"})
                 dynamics += [{"model": spec.row, "seed": self.cfg.seed, **r} for r in rows]
         with self._timed("token_logps"):
             token_rows = self._token_logps(checkpoints, data)
@@ -81,7 +89,7 @@ class Pipeline:
         with self._timed("report"):
             from harness.report.tables import write_reports
             write_reports([self.out], self.out, baseline=self.cfg.baseline)
-        self._write_manifest(data, t0, checkpoints)
+        self._write_manifest(data, t0, checkpoints, costs)
         console.print(f"[green]done[/green] in {time.time() - t0:.1f} s: {self.out}/leaderboard.md")
         return self.out
 
@@ -106,17 +114,42 @@ class Pipeline:
         self.stage_keys[f"{name}:{payload.get('label', '')}" if isinstance(payload, dict) else name] = stage.key
         return stage
 
-    def _base(self, data: PreparedData) -> tuple[str, str]:
+    def _source(self) -> tuple[str | None, str | None]:
+        """model.path as a plain HF checkpoint: a GGUF file de-quantized, a chat-template override
+        written into the tokenizer; a folder without override is used in place."""
+        from harness.models.source import check_source, is_gguf, prepare_source, read_chat_template, source_digest
+        cfg = self.cfg
+        if cfg.model.path is None:
+            return None, None
+        path = check_source(cfg.model.path, self.config_path)
+        template = read_chat_template(cfg.model.chat_template, self.config_path)
+        digest = source_digest(path)
+        if not is_gguf(path) and template is None:
+            return f"folder:{digest}", str(path)
+        stage = self._stage("source", {"digest": digest, "name": path.name, "chat_template": template,
+                                       "label": "source"})
+        if stage.done:
+            console.print(f"model source: cached ({stage.key})")
+        else:
+            self.computed.append("source")
+            console.print(f"model source: converting {path.name} to a Hugging Face checkpoint")
+            stage.mark_done(prepare_source(path, stage.dir / "model", template))
+        return stage.key, str(stage.dir / "model")
+
+    def _base(self, data: PreparedData, source_key: str | None, source_dir: str | None) -> tuple[str, str]:
         cfg = self.cfg
         if cfg.model.embedded is None and cfg.sft is None:
-            return f"path:{cfg.model.path}", str(cfg.model.path)
-        stage = self._stage("base", {"model": cfg.model.model_dump(), "sft": cfg.sft and cfg.sft.model_dump(),
+            return source_key, source_dir
+        model = cfg.model.model_dump() if cfg.model.embedded is not None else {"source": source_key,
+                                                                               "dtype": cfg.model.dtype}
+        stage = self._stage("base", {"model": model, "sft": cfg.sft and cfg.sft.model_dump(),
+                                     "peft": cfg.peft and cfg.peft.model_dump(),
                                      "sft_data": data.sft_hash(), "seed": cfg.seed, "label": "base"})
         if stage.done:
             console.print(f"base checkpoint: cached ({stage.key})")
             return stage.key, str(stage.dir / "model")
         self.computed.append("base")
-        start = cfg.model.path
+        start = source_dir
         if cfg.model.embedded is not None:
             from harness.models.tiny import build_model, train_tokenizer
             # SFT data only: the stage key covers it, and runs that differ in their preference
@@ -124,6 +157,9 @@ class Pipeline:
             texts = [m["content"] for c in data.sft_chats for m in c["messages"]]
             console.print(f"training tokenizer on {len(texts)} texts; building the embedded Llama")
             tok = train_tokenizer(texts, cfg.model.embedded.vocab_size, stage.dir / "tokenizer")
+            if cfg.model.chat_template is not None:
+                from harness.models.source import read_chat_template
+                tok.chat_template = read_chat_template(cfg.model.chat_template, self.config_path)
             model = build_model(cfg.model.embedded, tok, stage.dir / "init")
             n_params = sum(p.numel() for p in model.parameters())
             start = str(stage.dir / "init")
@@ -133,38 +169,50 @@ class Pipeline:
         if cfg.sft is not None:
             from harness.train.runner import train_sft
             console.print(f"SFT of the starting checkpoint: {cfg.sft.max_steps} steps on {len(data.sft_chats)} chats")
-            info.update(train_sft(start, data.sft_chats, cfg.sft, stage.dir, cfg.seed))
+            info.update(train_sft(start, data.sft_chats, cfg.sft, stage.dir, cfg.seed, peft=cfg.peft,
+                                  dtype=cfg.model.dtype))
         else:
             import shutil
             shutil.copytree(start, stage.dir / "model", dirs_exist_ok=True)
         stage.mark_done(info)
         return stage.key, str(stage.dir / "model")
 
-    def _reference(self, base_key: str, base_dir: str, data: PreparedData) -> dict | None:
-        methods = [build_method(m.name, m.params) for m in self.cfg.methods]
-        if not any(m.needs_reference for m in methods):
-            return None
-        stage = self._stage("reference", {"reference": base_key, "data": data.preference_hash(),
-                                          "max_length": self.cfg.train.max_length, "label": "reference"})
-        path = stage.dir / "ref_logps.json"
-        if stage.done:
-            console.print(f"reference log-probs: cached ({stage.key})")
-            return read_json(path)
-        self.computed.append("reference")
-        from datasets import Dataset
+    def _reference(self, base_key: str, base_dir: str, data: PreparedData) -> dict[int, dict]:
+        """Reference log-probs of the starting checkpoint, once per tokenisation length used by a
+        reference-based method (methods may override train.max_length): {max_length: values}."""
+        lengths = sorted({self.cfg.train_for(m).max_length for m in self.cfg.methods
+                          if build_method(m.name, m.params).needs_reference})
+        out = {}
+        for max_length in lengths:
+            stage = self._stage("reference", {"reference": base_key, "data": data.preference_hash(),
+                                              "max_length": max_length, "dtype": self.cfg.model.dtype,
+                                              "label": f"reference@{max_length}"})
+            path = stage.dir / "ref_logps.json"
+            if stage.done:
+                console.print(f"reference log-probs (max_length {max_length}): cached ({stage.key})")
+                out[max_length] = read_json(path)
+                continue
+            self.computed.append("reference")
+            from datasets import Dataset
 
-        from harness.train.reference import compute_reference_logps
-        from harness.train.runner import dpo_args
-        args = dpo_args(stage.dir / "trainer", self.cfg.train, self.cfg.seed, precompute=True)
-        values, batches = compute_reference_logps(base_dir, Dataset.from_list(data.preference), args)
-        atomic_write_json(path, values)
-        stage.mark_done({"rows": len(values), "ref_forward_batches": batches})
-        return values
+            from harness.train.reference import compute_reference_logps
+            from harness.train.runner import dpo_args
+            spec = self.cfg.train.model_copy(update={"max_length": max_length})
+            args = dpo_args(stage.dir / "trainer", spec, self.cfg.seed, precompute=True, dtype=self.cfg.model.dtype)
+            values, batches = compute_reference_logps(base_dir, Dataset.from_list(data.preference), args,
+                                                      self.cfg.model.dtype)
+            atomic_write_json(path, values)
+            stage.mark_done({"rows": len(values), "ref_forward_batches": batches})
+            out[max_length] = values
+        return out
 
     def _train(self, spec, base_key, base_dir, data: PreparedData, ref_values):
         method = build_method(spec.name, spec.params)
+        train = self.cfg.train_for(spec)
         stage = self._stage("train", {"base": base_key, "data": data.preference_hash(), "method": spec.name,
-                                      "params": method.params.__dict__, "train": self.cfg.train.model_dump(),
+                                      "params": method.params.__dict__, "train": train.model_dump(),
+                                      "peft": self.cfg.peft and self.cfg.peft.model_dump(),
+                                      "dtype": self.cfg.model.dtype, "probes": data.test_pairs_hash(),
                                       "seed": self.cfg.seed, "label": spec.row})
         if stage.done:
             console.print(f"{spec.row}: cached ({stage.key})")
@@ -176,11 +224,13 @@ class Pipeline:
         from harness.train.runner import train_method
         dataset = Dataset.from_list(data.preference)
         if method.needs_reference:
-            dataset = attach_reference(dataset, ref_values)
-        n = self.cfg.train.probe_pairs
-        probes = {k: [r for r in data.test_pairs if r["kind"] == k][:n] for k in self.cfg.data.synthetic.kinds}
-        console.print(f"{spec.row}: training {self.cfg.train.max_steps} steps ({method.paper})")
-        info, rows = train_method(method, base_dir, dataset, self.cfg.train, stage.dir, self.cfg.seed, probes)
+            dataset = attach_reference(dataset, ref_values[train.max_length])
+        probes = {k: [r for r in data.test_pairs if r["kind"] == k][:train.probe_pairs]
+                  for k in pair_kinds(data.test_pairs)}
+        length = f"{train.max_steps} steps" if train.max_steps else f"{train.num_epochs} epochs"
+        console.print(f"{spec.row}: training {length} ({method.paper})")
+        info, rows = train_method(method, base_dir, dataset, train, stage.dir, self.cfg.seed, probes,
+                                  peft=self.cfg.peft, dtype=self.cfg.model.dtype)
         atomic_write_json(stage.dir / "dynamics.json", rows)
         atomic_write_json(stage.dir / "log_history.json", info.pop("log_history"))
         stage.mark_done(info)
@@ -191,17 +241,23 @@ class Pipeline:
         from harness.train.logps import mean_logp_after_first_diff, pair_logps
         rows = []
         for row, (key, model_dir) in checkpoints.items():
+            kinds = pair_kinds(data.test_pairs)
+            if not kinds:
+                continue
             stage = self._stage("token_logps", {"checkpoint": key, "pairs": data.test_pairs_hash(),
-                                                "kinds": list(self.cfg.data.synthetic.kinds), "label": row})
+                                                "kinds": kinds, "dtype": self.cfg.model.dtype,
+                                                "max_length": self.cfg.train.max_length, "label": row})
             if not stage.done:
                 self.computed.append(f"token_logps:{row}")
-                from transformers import AutoModelForCausalLM, AutoTokenizer
-                tok = AutoTokenizer.from_pretrained(model_dir)
-                model = AutoModelForCausalLM.from_pretrained(model_dir)
+                from harness.models.load import load_model, load_tokenizer
+                tok = load_tokenizer(model_dir)
+                model = load_model(model_dir, self.cfg.model.dtype)
                 result = []
-                for kind in self.cfg.data.synthetic.kinds:
+                for kind in kinds:
                     pairs = [r for r in data.test_pairs if r["kind"] == kind]
-                    scored = pair_logps(model, tok, pairs)
+                    scored = pair_logps(model, tok, pairs, max_length=self.cfg.train.max_length)
+                    if not scored:
+                        continue
                     result.append({"kind": kind, "n": len(scored),
                                    "logp_after_first_diff": round(mean_logp_after_first_diff(scored), 5),
                                    "logp_chosen": round(sum(s["chosen_sum"] for s in scored) / len(scored), 5),
@@ -260,13 +316,14 @@ class Pipeline:
             write_model_answers(self.out / "answers" / task_name / f"{row}.jsonl", row,
                                 {r["id"]: r["turns"] for r in records})
         write_csv(self.out / "scores.csv", SCORE_COLUMNS, scores)
-        write_csv(self.out / "train_costs.csv", ["model", "seed", "wall_s", "tokens", "steps"], costs)
+        write_csv(self.out / "train_costs.csv", ["model", "seed", "wall_s", "tokens", "steps", "global_batch",
+                                                  "learning_rate", "peft"], costs)
         write_csv(self.out / "dynamics.csv", ["model", "seed", "step", "kind", "logp_chosen", "logp_rejected",
                                                "margin"], dynamics)
         write_csv(self.out / "token_logps.csv", ["model", "seed", "kind", "n", "logp_after_first_diff",
                                                   "logp_chosen", "logp_rejected"], token_rows)
 
-    def _write_manifest(self, data, t0, checkpoints) -> None:
+    def _write_manifest(self, data, t0, checkpoints, costs) -> None:
         """The run's manifest. `history` keeps every invocation's wall times, so a warm rerun does
         not erase what the cold run cost."""
         path = self.out / "manifest.json"
@@ -287,5 +344,16 @@ class Pipeline:
             "seeds": {"run": self.cfg.seed}, "stage_wall_s": self.timings,
             "total_wall_s": total, "computed_this_run": self.computed, "history": history,
             "stage_keys": self.stage_keys, "data": data.summary,
-            "checkpoints": {row: str(Path(d).resolve()) for row, (_, d) in checkpoints.items()}})
+            "training": {c["model"]: {k: c[k] for k in ("global_batch", "learning_rate", "peft", "steps")}
+                         for c in costs},
+            "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d) in checkpoints.items()}})
+
+
+def _relative(path: Path, root: Path) -> str:
+    """A checkpoint path relative to the cache folder when it lies inside it (results never name
+    a folder of the machine that produced them); as given otherwise."""
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 

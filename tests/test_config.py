@@ -88,3 +88,50 @@ def test_skip_bad_rows_flag_records_what_it_skipped(tmp_path):
 def test_baseline_must_be_a_row(tmp_path):
     with pytest.raises(HarnessError, match="baseline 'ipo' is not a method row"):
         load_config(_write(tmp_path, BASE + "baseline: ipo\n"))
+
+
+@pytest.mark.parametrize("text, expected", [
+    (BASE.replace("[dpo]", "[{name: dpo, train: {learning_rat: 1.0e-5}}]"),
+     "methods[0] (dpo).train.learning_rat: unknown field"),
+    (BASE.replace("[dpo]", "[{name: dpo, train: {learning_rate: 0}}]"),
+     "methods[0] (dpo).train.learning_rate: input should be greater than 0"),
+    (BASE + "train: {optimizer: adamw_fast}\n", "train.optimizer: value error, unknown optimizer 'adamw_fast'"),
+    (BASE + "train: {lr_scheduler: triangle}\n", "train.lr_scheduler: value error, unknown scheduler 'triangle'"),
+    (BASE + "train: {max_steps: 5, num_epochs: 1}\n", "train: value error, set max_steps or num_epochs, not both"),
+    (BASE + "train: {warmup_steps: 5, warmup_ratio: 0.1}\n", "set warmup_steps or warmup_ratio, not both"),
+    (BASE + "train: {adam_beta2: 1.5}\n", "train.adam_beta2: input should be less than 1"),
+    (BASE + "train: {gradient_accumulation_steps: 0}\n", "train.gradient_accumulation_steps: input should be"),
+    (BASE + "peft: {r: 0}\n", "peft.r: input should be greater than or equal to 1"),
+    (BASE + "peft: {target_modules: [q_proj, attn]}\n", "peft.target_modules: the model has no module named 'attn'"),
+    (BASE.replace("model: {embedded:", "model: {path: somewhere, embedded:"),
+     "model: set either model.embedded or model.path (one of them)"),
+])
+def test_bad_training_surface_one_line(tmp_path, text, expected):
+    with pytest.raises(HarnessError) as err:
+        load_config(_write(tmp_path, text))
+    msg = err.value.one_line()
+    assert "\n" not in msg and "run.yaml" in msg
+    assert expected in msg
+
+
+def test_per_method_train_overrides_and_epochs(tmp_path):
+    text = BASE.replace("[dpo]", "[dpo, {name: asft, train: {learning_rate: 3.0e-5, num_epochs: 2}}]")
+    cfg = load_config(_write(tmp_path, text + "train: {max_steps: 7, learning_rate: 1.0e-4, weight_decay: 0.1}\n"))
+    dpo, asft = (cfg.train_for(m) for m in cfg.methods)
+    assert (dpo.learning_rate, dpo.max_steps, dpo.num_epochs, dpo.weight_decay) == (1e-4, 7, None, 0.1)
+    assert (asft.learning_rate, asft.max_steps, asft.num_epochs, asft.weight_decay) == (3e-5, None, 2, 0.1)
+
+
+def test_training_arguments_reach_trl(tmp_path):
+    from harness.config import TrainSpec
+    from harness.train.runner import dpo_args
+    spec = TrainSpec(max_steps=12, batch_size=3, gradient_accumulation_steps=4, gradient_checkpointing=True,
+                     optimizer="adafactor", lr_scheduler="cosine", weight_decay=0.05, adam_beta1=0.8,
+                     adam_beta2=0.95, max_grad_norm=0.5, warmup_ratio=0.25, max_length=64)
+    args = dpo_args(tmp_path, spec, seed=3, precompute=True)
+    assert (args.max_steps, args.per_device_train_batch_size, args.gradient_accumulation_steps) == (12, 3, 4)
+    assert args.gradient_checkpointing and args.optim == "adafactor" and args.lr_scheduler_type == "cosine"
+    assert (args.weight_decay, args.adam_beta1, args.adam_beta2, args.max_grad_norm) == (0.05, 0.8, 0.95, 0.5)
+    assert args.get_warmup_steps(12) == 3 and args.max_length == 64 and args.seed == 3
+    epochs = dpo_args(tmp_path, TrainSpec(num_epochs=2.5), seed=0, precompute=True)
+    assert epochs.max_steps == -1 and epochs.num_train_epochs == 2.5

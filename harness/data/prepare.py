@@ -51,24 +51,43 @@ def _load_source(src) -> tuple[list[dict], dict]:
 
 
 def prepare_data(cfg) -> PreparedData:
+    sft: list[dict] = []
+    pref: list[dict] = []
+    test_pairs: list[dict] = []
+    summary: dict[str, Any] = {}
     s = cfg.data.synthetic
-    splits = synthetic.build(seed=cfg.seed, n_sft=s.n_sft, n_preference=s.n_preference, n_test=s.n_test,
-                             max_value=s.max_value, n_ops=s.n_ops, kinds=tuple(s.kinds))
-    sft = [{"messages": r["messages"]} for r in splits.sft]
-    pref = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in splits.preference]
-    summary: dict[str, Any] = {"synthetic": {
-        "sft_rows": len(sft), "preference_rows": len(pref), "test_pairs": len(splits.test_pairs),
-        "kinds": {k: sum(r["kind"] == k for r in splits.preference) for k in s.kinds},
-        "mean_edit_distance": {k: round(sum(r["edit_distance"] for r in splits.preference if r["kind"] == k)
-                                        / max(1, sum(r["kind"] == k for r in splits.preference)), 4)
-                               for k in s.kinds}}}
+    if s is not None:
+        splits = synthetic.build(seed=cfg.seed, n_sft=s.n_sft, n_preference=s.n_preference, n_test=s.n_test,
+                                 max_value=s.max_value, n_ops=s.n_ops, kinds=tuple(s.kinds))
+        sft = [{"messages": r["messages"]} for r in splits.sft]
+        pref = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in splits.preference]
+        test_pairs = list(splits.test_pairs)
+        summary["synthetic"] = {
+            "sft_rows": len(sft), "preference_rows": len(pref), "test_pairs": len(splits.test_pairs),
+            "kinds": {k: sum(r["kind"] == k for r in splits.preference) for k in s.kinds},
+            "mean_edit_distance": {k: round(sum(r["edit_distance"] for r in splits.preference if r["kind"] == k)
+                                            / max(1, sum(r["kind"] == k for r in splits.preference)), 4)
+                                   for k in s.kinds}}
     for i, src in enumerate(cfg.data.sft_extra):
         rows, report = _load_source(src)
         sft += [{"messages": r["prompt"] + r["chosen"]} for r in rows]
         summary[f"sft_extra[{i}]"] = report
     for i, src in enumerate(cfg.data.preference_extra):
         rows, report = _load_source(src)
-        pref += [{"id": r["id"], "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"],
-                  "kind": r.get("kind", src.loader)} for r in rows]
-        summary[f"preference_extra[{i}]"] = report
-    return PreparedData(sft, pref, splits.test_pairs, summary)
+        rows = [{"id": r["id"], "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"],
+                 "kind": r.get("kind", src.loader)} for r in rows]
+        if src.heldout >= len(rows):
+            raise HarnessError(f"heldout ({src.heldout}) leaves no training rows of {len(rows)}",
+                               field=f"data.preference_extra[{i}].heldout")
+        test_pairs += rows[:src.heldout]
+        pref += rows[src.heldout:]
+        summary[f"preference_extra[{i}]"] = {**report, "heldout": src.heldout}
+    if not pref:
+        raise HarnessError("no preference rows: set data.synthetic or data.preference_extra", field="data")
+    return PreparedData(sft, pref, test_pairs, summary)
+
+
+def pair_kinds(pairs: list[dict]) -> list[str]:
+    """Kinds of held-out pairs in first-seen order: near_miss/far_miss for the synthetic task, the
+    loader name (hh_rlhf, ultrafeedback, ...) for real data."""
+    return list(dict.fromkeys(r["kind"] for r in pairs))

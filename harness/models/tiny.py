@@ -2,7 +2,7 @@
 
 Nothing is downloaded. The tokenizer's pre-tokenizer isolates every digit and punctuation mark
 before byte-level BPE: with merges that cross digits, a small model cannot learn arithmetic in
-minutes (../shared/ENV-NOTES.md measured 0/100 vs 100/100). The head dimension is 64, one of the
+minutes (measured on these machines: 0/100 vs 100/100). The head dimension is 64, one of the
 sizes vLLM's CPU attention supports.
 """
 from __future__ import annotations
@@ -65,21 +65,28 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: Path):
     return fast
 
 
+def llama_config(cfg: TinyModelConfig, tokenizer=None):
+    """The embedded model's LlamaConfig (the vocabulary is the tokenizer's, once trained)."""
+    from transformers import LlamaConfig
+
+    special = {} if tokenizer is None else dict(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id)
+    return LlamaConfig(vocab_size=len(tokenizer) if tokenizer is not None else cfg.vocab_size,
+                       hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
+                       num_hidden_layers=cfg.num_layers, num_attention_heads=cfg.num_heads,
+                       num_key_value_heads=cfg.num_heads, head_dim=cfg.hidden_size // cfg.num_heads,
+                       max_position_embeddings=cfg.max_position_embeddings, tie_word_embeddings=True,
+                       torch_dtype="float32", **special)
+
+
 def build_model(cfg: TinyModelConfig, tokenizer, out_dir: Path):
     """A randomly initialised Llama sized by `cfg`, saved with its generation config."""
     import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import GenerationConfig, LlamaForCausalLM
 
     torch.manual_seed(cfg.seed)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=cfg.hidden_size,
-                         intermediate_size=cfg.intermediate_size, num_hidden_layers=cfg.num_layers,
-                         num_attention_heads=cfg.num_heads, num_key_value_heads=cfg.num_heads,
-                         head_dim=cfg.hidden_size // cfg.num_heads,
-                         max_position_embeddings=cfg.max_position_embeddings,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
-                         torch_dtype="float32")
-    model = LlamaForCausalLM(config)
+    model = LlamaForCausalLM(llama_config(cfg, tokenizer))
     model.generation_config = GenerationConfig(bos_token_id=tokenizer.bos_token_id,
                                                eos_token_id=tokenizer.eos_token_id,
                                                pad_token_id=tokenizer.pad_token_id)

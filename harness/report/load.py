@@ -22,7 +22,7 @@ SCORE_REQUIRED = ("model", "seed", "task", "metric", "sample_id", "score", "stat
 SCORE_OPTIONAL = ("reason", "category")
 STATUSES = ("ok", "error", "not_judged")
 COST_REQUIRED = ("model", "seed", "wall_s", "tokens")
-COST_OPTIONAL = ("steps",)
+COST_OPTIONAL = ("steps", "global_batch")
 DYN_REQUIRED = ("model", "step", "kind", "logp_chosen", "logp_rejected")
 DYN_OPTIONAL = ("seed", "margin")
 
@@ -119,9 +119,10 @@ def read_costs(path: Path) -> pd.DataFrame:
     for line, row in _read_rows(path, COST_REQUIRED, COST_OPTIONAL):
         _require_text(row, ("model",), path, line)
         row["seed"] = int(_number(row["seed"], path, line, "seed", integer=True))
-        for col in ("wall_s", "tokens") + (("steps",) if row["steps"] else ()):
+        for col in ("wall_s", "tokens") + tuple(c for c in COST_OPTIONAL if row[c]):
             row[col] = _number(row[col], path, line, col)
-        row["steps"] = row["steps"] if row["steps"] != "" else math.nan
+        for col in COST_OPTIONAL:
+            row[col] = row[col] if row[col] != "" else math.nan
         records.append(row)
     df = pd.DataFrame.from_records(records, columns=list(COST_REQUIRED + COST_OPTIONAL))
     return df.drop_duplicates(["model", "seed"], keep="last").reset_index(drop=True)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from harness.report.tables import Leaderboard
 
-COST_HEADERS = {"train:wall_s": "train wall (s)", "train:tokens": "train tokens"}
+COST_HEADERS = {"train:wall_s": "train wall (s)", "train:tokens": "train tokens",
+                "train:global_batch": "global batch"}
 LEGEND = ("Cells: mean [95% percentile-bootstrap CI] over scored samples; bold = best complete "
           "cell in its column (lowest for training cost); * = some samples missing, see notes.")
 SUPPORT_NOTE = ("'supported' = the paired bootstrap rejects 'no difference' at p < 0.05 "
@@ -64,8 +65,8 @@ def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[s
             row.append((text, i in best, status[i]))
     for key in lb.cost_columns:
         values = [float(v) for v in lb[key]]
-        best = _best(values, lower=True)
-        fmt = "{:,.0f}" if key == "train:tokens" else "{:,.1f}"
+        best = _best(values, lower=True) if key != "train:global_batch" else set()
+        fmt = "{:,.1f}" if key == "train:wall_s" else "{:,.0f}"
         for i, row in enumerate(rows):
             text = fmt.format(values[i]) if math.isfinite(values[i]) else "-"
             row.append((text, i in best, "ok"))

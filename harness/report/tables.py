@@ -25,7 +25,7 @@ from harness.report.cells import Column, RowKey, cell_for, columns_of, rows_of
 from harness.report.load import RunData, load_runs
 from harness.store import atomic_write_text
 
-COST_COLUMNS = ("train:wall_s", "train:tokens")
+COST_COLUMNS = ("train:wall_s", "train:tokens", "train:global_batch")
 ALPHA = 0.05
 
 
@@ -33,7 +33,7 @@ class Leaderboard(pd.DataFrame):
     """The leaderboard table (a DataFrame) plus what renderers need beside it.
 
     Columns: run, model, seed, label, then `<task>/<metric>:{mean,lo,hi,n,status,reason}` per
-    value column, then `train:wall_s`, `train:tokens` when any run has train_costs.csv.
+    value column, then `train:wall_s`, `train:tokens`, `train:global_batch` when any run has train_costs.csv.
     """
 
     _metadata = ["notes", "comparisons", "baseline", "value_columns", "cost_columns", "cells",
@@ -113,7 +113,8 @@ def _costs(run: RunData, row: RowKey, notes: list[str]) -> dict[str, float]:
     if hit.empty:
         notes.append(f"train cost for {row.label}: no row in {run.name}/train_costs.csv")
     else:
-        out.update({"train:wall_s": hit["wall_s"].iloc[-1], "train:tokens": hit["tokens"].iloc[-1]})
+        out.update({"train:wall_s": hit["wall_s"].iloc[-1], "train:tokens": hit["tokens"].iloc[-1],
+                    "train:global_batch": hit["global_batch"].iloc[-1]})
     return out
 
 

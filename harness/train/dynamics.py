@@ -19,8 +19,10 @@ from harness.train.logps import pair_logps
 
 
 class LogpDynamicsCallback(TrainerCallback):
-    def __init__(self, tokenizer, probes: dict[str, list[dict]], every: int, path: Path) -> None:
+    def __init__(self, tokenizer, probes: dict[str, list[dict]], every: int, path: Path,
+                 max_length: int | None = None) -> None:
         self.tokenizer = tokenizer
+        self.max_length = max_length
         self.probes = probes
         self.every = every
         self.path = path
@@ -31,7 +33,9 @@ class LogpDynamicsCallback(TrainerCallback):
             for kind, rows in self.probes.items():
                 if not rows:
                     continue
-                scored = pair_logps(model, self.tokenizer, rows)
+                scored = pair_logps(model, self.tokenizer, rows, max_length=self.max_length)
+                if not scored:
+                    continue
                 chosen = sum(s["chosen_sum"] for s in scored) / len(scored)
                 rejected = sum(s["rejected_sum"] for s in scored) / len(scored)
                 row = {"step": step, "kind": kind, "logp_chosen": round(chosen, 5),

@@ -55,10 +55,26 @@ def completion_token_logps(model, pad_id: int, prompts: list[list[int]], complet
     return out
 
 
-def pair_logps(model, tokenizer, rows: list[dict], batch_size: int = 32) -> list[dict[str, Any]]:
+def truncate_pair(split: tuple[list[int], list[int], list[int]], max_length: int | None):
+    """As TRL's DPOTrainer truncates (`keep_start`): a pair whose prompt fills max_length is
+    dropped (None); otherwise each completion is cut to what fits after the prompt."""
+    prompt, chosen, rejected = split
+    if max_length is None:
+        return split
+    if len(prompt) >= max_length:
+        return None
+    room = max_length - len(prompt)
+    return prompt, chosen[:room], rejected[:room]
+
+
+def pair_logps(model, tokenizer, rows: list[dict], batch_size: int = 32,
+               max_length: int | None = None) -> list[dict[str, Any]]:
     """Summed and per-token log-probs of chosen and rejected for each row, plus the first index at
-    which the chosen and rejected completions differ (token-level analysis of DPOP §3)."""
-    split = [tokenize_pair(tokenizer, r) for r in rows]
+    which the chosen and rejected completions differ (token-level analysis of DPOP §3). With
+    `max_length`, pairs are truncated as training truncates them, so the probes measure what the
+    loss sees (and long real dialogues cost no more than a training batch)."""
+    split = [truncate_pair(tokenize_pair(tokenizer, r), max_length) for r in rows]
+    split = [s for s in split if s is not None]
     prompts = [s[0] for s in split]
     chosen = completion_token_logps(model, tokenizer.pad_token_id, prompts, [s[1] for s in split], batch_size)
     rejected = completion_token_logps(model, tokenizer.pad_token_id, prompts, [s[2] for s in split], batch_size)

@@ -14,16 +14,16 @@ from datasets import Dataset
 REF_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
 
 
-def compute_reference_logps(ref_dir: str, dataset: Dataset, args) -> tuple[dict[str, tuple[float, float]], int]:
+def compute_reference_logps(ref_dir: str, dataset: Dataset, args,
+                            dtype: str = "float32") -> tuple[dict[str, tuple[float, float]], int]:
     """Run TRL's precompute pass once with the reference model; return {row id: (chosen, rejected)}
     and the number of reference forward batches it took."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from harness.methods.dpo import DPO
+    from harness.models.load import load_model, load_tokenizer
     from harness.train.adapter import MethodTrainer
 
-    tokenizer = AutoTokenizer.from_pretrained(ref_dir)
-    model = AutoModelForCausalLM.from_pretrained(ref_dir)
+    tokenizer = load_tokenizer(ref_dir)
+    model = load_model(ref_dir, dtype)
     trainer = MethodTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                             method=DPO())
     ds = trainer.train_dataset

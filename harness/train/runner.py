@@ -10,29 +10,37 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, SFTConfig, SFTTrainer
 
 from harness.methods.base import Method
+from harness.models.load import load_model, load_tokenizer
 from harness.train.adapter import MethodTrainer
 from harness.train.dynamics import LogpDynamicsCallback
 
 
-def _common_args(out: Path, *, steps: int, batch: int, lr: float, warmup: int, seed: int,
-                 max_length: int) -> dict:
-    return dict(output_dir=str(out), max_steps=steps, per_device_train_batch_size=batch,
-                learning_rate=lr, warmup_steps=warmup, lr_scheduler_type="linear", seed=seed,
-                data_seed=seed, max_length=max_length, bf16=torch.cuda.is_available(),
-                logging_steps=max(1, steps // 10), save_strategy="steps",
-                save_steps=max(25, steps // 4), save_total_limit=1, report_to=[],
-                use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0)
+def _common_args(out: Path, spec, seed: int, dtype: str = "float32") -> dict:
+    """TrainingArguments from a train section (harness.config.OptimSpec). On a GPU, mixed precision
+    follows model.dtype: fp16 for float16 weights, bf16 otherwise."""
+    gpu = torch.cuda.is_available()
+    steps = spec.max_steps if spec.max_steps is not None else -1
+    log_every = max(1, (spec.max_steps or 100) // 10)
+    return dict(output_dir=str(out), max_steps=steps, num_train_epochs=spec.num_epochs or 1.0,
+                per_device_train_batch_size=spec.batch_size,
+                gradient_accumulation_steps=spec.gradient_accumulation_steps,
+                gradient_checkpointing=spec.gradient_checkpointing,
+                learning_rate=spec.learning_rate, lr_scheduler_type=spec.lr_scheduler,
+                warmup_steps=spec.warmup_steps or spec.warmup_ratio, optim=spec.optimizer,
+                weight_decay=spec.weight_decay, adam_beta1=spec.adam_beta1, adam_beta2=spec.adam_beta2,
+                max_grad_norm=spec.max_grad_norm, seed=seed, data_seed=seed, max_length=spec.max_length,
+                bf16=gpu and dtype != "float16", fp16=gpu and dtype == "float16",
+                logging_steps=log_every, save_strategy="steps",
+                save_steps=max(25, (spec.max_steps or 100) // 4), save_total_limit=1, report_to=[],
+                use_cpu=not gpu, dataloader_num_workers=0)
 
 
-def dpo_args(out: Path, spec, seed: int, *, precompute: bool) -> DPOConfig:
-    return DPOConfig(**_common_args(out, steps=spec.max_steps, batch=spec.batch_size,
-                                    lr=spec.learning_rate, warmup=spec.warmup_steps, seed=seed,
-                                    max_length=spec.max_length),
-                     precompute_ref_log_probs=precompute, precompute_ref_batch_size=64)
+def dpo_args(out: Path, spec, seed: int, *, precompute: bool, dtype: str = "float32") -> DPOConfig:
+    return DPOConfig(**_common_args(out, spec, seed, dtype), precompute_ref_log_probs=precompute,
+                     precompute_ref_batch_size=64)
 
 
 def _last_checkpoint(out: Path) -> str | None:
@@ -40,49 +48,73 @@ def _last_checkpoint(out: Path) -> str | None:
     return str(ckpts[-1]) if ckpts else None
 
 
-def _finish(trainer, model_dir: Path, tokenizer, t0: float) -> dict:
-    trainer.save_model(str(model_dir))
+def _finish(trainer, start_dir: str, stage_dir: Path, tokenizer, t0: float, peft, dtype: str) -> dict:
+    """Final weights to <stage>/model: saved as is, or, with LoRA, the adapter to <stage>/adapter
+    and the merged weights to <stage>/model."""
+    model_dir = stage_dir / "model"
+    if peft is None:
+        trainer.save_model(str(model_dir))
+    else:
+        from harness.train.peft import merge_adapter
+        trainer.save_model(str(stage_dir / "adapter"))
+        merge_adapter(start_dir, stage_dir / "adapter", model_dir, dtype)
     tokenizer.save_pretrained(model_dir)
-    state = trainer.state
+    state, args = trainer.state, trainer.args
     return {"wall_s": round(time.time() - t0, 2), "steps": state.global_step,
             "tokens": int(getattr(state, "num_input_tokens_seen", 0) or 0),
+            "global_batch": args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps,
             "log_history": state.log_history}
 
 
-def train_sft(start_dir: str, chats: list[dict], spec, stage_dir: Path, seed: int) -> dict:
+def _model_and_peft(start_dir: str, peft, dtype: str):
+    """The starting model in the run's dtype (4-bit for QLoRA) and TRL's `peft_config` argument."""
+    from harness.train.peft import lora_config, quantization_config
+    quant = quantization_config(peft)
+    model = load_model(start_dir, dtype, **({"quantization_config": quant} if quant is not None else {}))
+    return model, (lora_config(peft) if peft is not None else None)
+
+
+def train_sft(start_dir: str, chats: list[dict], spec, stage_dir: Path, seed: int, *, peft=None,
+              dtype: str = "float32") -> dict:
     """SFT of the common starting checkpoint with TRL's SFTTrainer (loss on assistant tokens)."""
     t0 = time.time()
-    tokenizer = AutoTokenizer.from_pretrained(start_dir)
-    model = AutoModelForCausalLM.from_pretrained(start_dir)
+    tokenizer = load_tokenizer(start_dir)
+    model, peft_config = _model_and_peft(start_dir, peft, dtype)
     out = stage_dir / "trainer"
-    args = SFTConfig(**_common_args(out, steps=spec.max_steps, batch=spec.batch_size, lr=spec.learning_rate,
-                                    warmup=spec.warmup_steps, seed=seed, max_length=spec.max_length),
-                     assistant_only_loss=True, include_num_input_tokens_seen=True,
+    # Loss on assistant tokens. TRL finds them through the template's {% generation %} markers;
+    # templates without them (most pretrained models') get prompt/completion rows instead, with the
+    # loss on each chat's final assistant message.
+    marked = "{% generation %}" in (tokenizer.chat_template or "")
+    rows = chats if marked else [{"prompt": c["messages"][:-1], "completion": c["messages"][-1:]} for c in chats]
+    args = SFTConfig(**_common_args(out, spec, seed, dtype),
+                     assistant_only_loss=marked, include_num_input_tokens_seen=True,
                      # mixed short (arithmetic) and long (dialogue) chats: batching by length
                      # cuts padding several-fold on CPU
                      train_sampling_strategy="group_by_length")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(chats),
-                         processing_class=tokenizer)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                         processing_class=tokenizer, peft_config=peft_config)
     trainer.train(resume_from_checkpoint=_last_checkpoint(out))
-    return _finish(trainer, stage_dir / "model", tokenizer, t0)
+    return _finish(trainer, start_dir, stage_dir, tokenizer, t0, peft, dtype)
 
 
 def train_method(method: Method, start_dir: str, dataset: Dataset, spec, stage_dir: Path, seed: int,
-                 probes: dict[str, list[dict]]) -> tuple[dict, list[dict]]:
+                 probes: dict[str, list[dict]], *, peft=None, dtype: str = "float32") -> tuple[dict, list[dict]]:
     """Train one method from the starting checkpoint. `dataset` already carries the shared
-    reference columns when the method needs them. Returns (cost/log info, dynamics rows)."""
+    reference columns when the method needs them (with LoRA they were computed by the base
+    model, which is the policy with its adapters disabled). Returns (cost/log info, dynamics rows)."""
     t0 = time.time()
-    tokenizer = AutoTokenizer.from_pretrained(start_dir)
-    model = AutoModelForCausalLM.from_pretrained(start_dir)
+    tokenizer = load_tokenizer(start_dir)
+    model, peft_config = _model_and_peft(start_dir, peft, dtype)
     out = stage_dir / "trainer"
-    args = dpo_args(out, spec, seed, precompute=True)
+    args = dpo_args(out, spec, seed, precompute=True, dtype=dtype)
     args.include_num_input_tokens_seen = True
-    dynamics = LogpDynamicsCallback(tokenizer, probes, spec.logps_every, stage_dir / "dynamics.jsonl")
+    dynamics = LogpDynamicsCallback(tokenizer, probes, spec.logps_every, stage_dir / "dynamics.jsonl",
+                                    max_length=spec.max_length)
     trainer = MethodTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                            method=method, callbacks=[dynamics])
+                            method=method, callbacks=[dynamics], peft_config=peft_config)
     resume = _last_checkpoint(out)
     trainer.train(resume_from_checkpoint=resume)
-    info = _finish(trainer, stage_dir / "model", tokenizer, t0)
+    info = _finish(trainer, start_dir, stage_dir, tokenizer, t0, peft, dtype)
     info["resumed_from"] = resume
     info["ref_forward_batches"] = trainer.ref_forward_batches
     return info, dynamics.rows
