@@ -73,7 +73,12 @@ def read_jsonl(path: Path, *, tolerate_partial_tail: bool = True) -> list[dict]:
     """Read JSONL records. A last line cut short by a killed writer is dropped, not an error."""
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix == ".gz":
+        import gzip
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    else:
+        lines = path.read_text(encoding="utf-8").splitlines()
     out = []
     for i, line in enumerate(lines, 1):
         if not line.strip():

@@ -33,15 +33,23 @@ def show_result_cmd(
     baseline_model: Optional[str] = typer.Option(None, "--baseline-model",
                                                  help="pairwise: baseline (default: inferred)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    keep_last: bool = typer.Option(False, "--keep-last",
+                                   help="keep the last judgment per question, model and turn (FastChat "
+                                        "averages every row, duplicates included)"),
 ) -> None:
     """Per-model MT-Bench results, computed as FastChat's show_result.py."""
     from harness.judge.show_result import show_result
 
     try:
-        mode_used, table = show_result(judgment_file, mode, baseline_model)
+        mode_used, table, duplicates = show_result(judgment_file, mode, baseline_model, keep_last)
     except HarnessError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         raise typer.Exit(2) from None
+    if duplicates:
+        what = "only the last of each kept (--keep-last)" if keep_last else \
+            "all averaged, as FastChat does; --keep-last keeps the last of each"
+        typer.echo(f"note: {judgment_file} holds {duplicates} duplicate judgments of the same question, "
+                   f"model and turn: {what}", err=True)
     if as_json:
         typer.echo(json.dumps(table, indent=2))
         return

@@ -98,7 +98,8 @@ def judge_task(cfg: Any, task: Task, samples: list[Sample],
                           cache_path=cache)
 
     from harness.judge.show_result import pairwise_results, single_results
-    table = single_results(recs) if jcfg.mode == "single" else pairwise_results(recs)
+    table = (single_results(recs, keep_last=True) if jcfg.mode == "single"
+             else pairwise_results(recs, keep_last=True))
     atomic_write_json(out.with_name(out.stem + ".summary.json"),
                       {"judge": jcfg.model_dump(mode="json"), "summary": summarize(recs),
                        "results": table})

@@ -9,8 +9,10 @@ the baseline; a row is a tie when game 1 says tie or the two games disagree, oth
 the winner and a loss for the other; the baseline's own row is removed; win_rate, loss_rate and
 win_rate_adjusted = (win + 0.5 tie) / n.
 
-Records are deduplicated first (the last record per judgment wins), which changes nothing for a
-file written by `judge_mt_bench` (it leaves one record per judgment).
+Like FastChat, every row counts: a file holding two judging passes under one model name is
+averaged over both. `keep_last=True` keeps only the last record per judgment (question, model(s),
+turn, judge) instead; the run pipeline uses that for its own files, where a retried judgment
+follows its failed record. `count_duplicates` tells a caller that the choice matters.
 """
 from __future__ import annotations
 
@@ -20,13 +22,20 @@ from typing import Iterable
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.judge.mt_bench import _dedupe, load_judgments
+from harness.judge.mt_bench import _dedupe, record_key
+from harness.store import read_jsonl
 
 
-def single_results(records: Iterable[dict], model_list: list[str] | None = None
+def count_duplicates(records: list[dict]) -> int:
+    """Records that repeat an earlier record's judgment (question, model(s), turn, judge)."""
+    return len(records) - len({record_key(r) for r in records})
+
+
+def single_results(records: Iterable[dict], model_list: list[str] | None = None, keep_last: bool = False
                    ) -> dict[str, dict[str, float | None]]:
     """{model: {"turn_1", "turn_2", "average"}} (None where a model has no scored row)."""
-    recs = [r for r in _dedupe(list(records)) if "model" in r]
+    records = list(records)
+    recs = [r for r in (_dedupe(records) if keep_last else records) if "model" in r]
     if not recs:
         return {}
     df_all = pd.DataFrame(recs)
@@ -50,12 +59,13 @@ def _get(series: pd.Series, key: str) -> float | None:
 
 
 def pairwise_results(records: Iterable[dict], baseline_model: str | None = None,
-                     model_list: list[str] | None = None) -> dict[str, dict[str, float]]:
+                     model_list: list[str] | None = None, keep_last: bool = False) -> dict[str, dict[str, float]]:
     """{model: {"win", "loss", "tie", "win_rate", "loss_rate", "win_rate_adjusted"}}.
 
     baseline_model None: the common model_2 of all rows when there is one (our files), else
     all pairs count (FastChat's pairwise-all)."""
-    recs = [r for r in _dedupe(list(records)) if "model_1" in r]
+    records = list(records)
+    recs = [r for r in (_dedupe(records) if keep_last else records) if "model_1" in r]
     if not recs:
         return {}
     df_all = pd.DataFrame(recs)
@@ -95,17 +105,19 @@ def pairwise_results(records: Iterable[dict], baseline_model: str | None = None,
             for m, r in df.iterrows()}
 
 
-def show_result(judgment_file: str | Path, mode: str | None = None,
-                baseline_model: str | None = None) -> tuple[str, dict]:
-    """(mode, table) for a judgment file; mode None: guessed from the records."""
+def show_result(judgment_file: str | Path, mode: str | None = None, baseline_model: str | None = None,
+                keep_last: bool = False) -> tuple[str, dict, int]:
+    """(mode, table, duplicate records) for a judgment file (.jsonl or .jsonl.gz); mode None:
+    guessed from the records."""
     path = Path(judgment_file)
     if not path.exists():
         raise HarnessError("judgment file not found", file=path)
-    recs = load_judgments(path)
+    recs = read_jsonl(path)
+    dups = count_duplicates(recs)
     if mode is None:
         mode = "pairwise" if recs and "model_1" in recs[0] else "single"
     if mode == "single":
-        return mode, single_results(recs)
+        return mode, single_results(recs, keep_last=keep_last), dups
     if mode in ("pairwise", "pairwise-baseline", "pairwise-all"):
-        return "pairwise", pairwise_results(recs, baseline_model)
+        return "pairwise", pairwise_results(recs, baseline_model, keep_last=keep_last), dups
     raise HarnessError(f"unknown mode {mode!r} (single or pairwise)", field="mode")

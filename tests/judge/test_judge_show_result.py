@@ -1,9 +1,9 @@
-"""show_result against hand computation and FastChat's own pandas code; the CLI command."""
+"""show_result against hand computation and FastChat's own show_result (fschat); the CLI command."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -33,27 +33,73 @@ def _write(path, rows):
 
 def test_single_by_hand(tmp_path):
     f = _write(tmp_path / "j.jsonl", _single_rows())
-    mode, table = show_result(f)
+    mode, table, _ = show_result(f)
     assert mode == "single"
     assert table["a"] == pytest.approx({"turn_1": 7.0, "turn_2": 4.0, "average": 6.0})
     assert table["b"] == pytest.approx({"turn_1": 10.0, "turn_2": 6.0, "average": 22 / 3})
     assert list(table) == ["b", "a"]  # sorted by average, descending
 
 
-def test_single_equals_fastchat_pandas(tmp_path):
+def fastchat_single(path: Path) -> dict[str, dict[str, float]]:
+    """FastChat's own show_result (fschat's display_result_single), its printed tables parsed."""
+    import argparse
+    import contextlib
+    import io
+
+    from fastchat.llm_judge.show_result import display_result_single
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        display_result_single(argparse.Namespace(input_file=str(path), model_list=None, bench_name="mt_bench",
+                                                 judge_model="gpt-4"))
+    out: dict[str, dict[str, float]] = {}
+    section = None
+    for line in buf.getvalue().splitlines():
+        for name, key in (("First turn", "turn_1"), ("Second turn", "turn_2"), ("Average", "average")):
+            if name in line:
+                section = key
+        parts = line.split()
+        if section and len(parts) >= 2 and parts[0] not in ("model", "score", "turn"):
+            try:
+                out.setdefault(parts[0], {})[section] = float(parts[-1])
+            except ValueError:
+                continue
+    return out
+
+
+def test_single_equals_fastchat(tmp_path):
     f = _write(tmp_path / "j.jsonl", _single_rows())
-    # fastchat/llm_judge/show_result.py display_result_single, verbatim
-    df_all = pd.read_json(f, lines=True)
-    df = df_all[["model", "score", "turn"]]
-    df = df[df["score"] != -1]
-    df_1 = df[df["turn"] == 1].groupby(["model", "turn"]).mean()
-    df_2 = df[df["turn"] == 2].groupby(["model", "turn"]).mean()
-    df_3 = df[["model", "score"]].groupby(["model"]).mean()
     ours = single_results(json.loads(line) for line in f.read_text().splitlines())
+    theirs = fastchat_single(f)
     for m in ("a", "b"):
-        assert ours[m]["turn_1"] == pytest.approx(df_1.loc[(m, 1), "score"])
-        assert ours[m]["turn_2"] == pytest.approx(df_2.loc[(m, 2), "score"])
-        assert ours[m]["average"] == pytest.approx(df_3.loc[m, "score"])
+        assert ours[m] == pytest.approx(theirs[m], abs=1e-5)
+
+
+PUBLISHED = Path(__file__).resolve().parents[2] / "tasks/data/mt_bench_published/model_judgment/gpt-4_single.jsonl.gz"
+
+
+def test_published_file_with_duplicates_equals_fastchat():
+    """The published GPT-4 judgments hold two judging passes of mistral-orpo under one name:
+    FastChat averages every row (5.86 average), and so does show-result by default."""
+    mode, ours, duplicates = show_result(PUBLISHED)
+    theirs = fastchat_single(PUBLISHED)
+    assert mode == "single" and duplicates == 160 and set(ours) == set(theirs) and len(ours) == 4
+    for model in ours:  # FastChat prints 6 significant digits
+        for key in ("turn_1", "turn_2", "average"):
+            assert ours[model][key] == pytest.approx(theirs[model][key], abs=5e-6)
+    assert round(ours["mistral-orpo"]["average"], 2) == 5.86
+    _, last, _ = show_result(PUBLISHED, keep_last=True)
+    assert last["mistral-orpo"]["average"] != pytest.approx(ours["mistral-orpo"]["average"])
+    assert last["mistral-orpo-mix"] == pytest.approx(ours["mistral-orpo-mix"])  # no duplicates there
+
+
+def test_cli_says_when_a_file_holds_duplicates():
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "mt-bench", "show-result", "--judgment-file",
+                           str(PUBLISHED), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "160 duplicate judgments" in proc.stderr and "as FastChat does" in proc.stderr
+    assert round(json.loads(proc.stdout)["mistral-orpo"]["average"], 2) == 5.86
 
 
 def _pair(qid, m1, g1, g2, turn=1):
@@ -71,8 +117,8 @@ def test_pairwise_by_hand(tmp_path):
             _pair(6, "x", "model_2", "tie"),       # inconsistent -> tie
             _pair(1, "y", "model_1", "model_1")]   # y wins
     f = _write(tmp_path / "p.jsonl", rows)
-    mode, table = show_result(f)
-    assert mode == "pairwise"
+    mode, table, duplicates = show_result(f)
+    assert mode == "pairwise" and duplicates == 0
     assert table["x"] == pytest.approx({"win": 1, "loss": 1, "tie": 3, "win_rate": 0.2,
                                         "loss_rate": 0.2, "win_rate_adjusted": 0.5})
     assert table["y"] == pytest.approx({"win": 1, "loss": 0, "tie": 0, "win_rate": 1.0,
