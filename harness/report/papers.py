@@ -1,6 +1,6 @@
 """A run's results laid out like the ASFT and DPOP papers' comparisons, beside published figures.
 
-Published figures live in `published/*.yaml`, each with its source exactly as /work/shared/papers.md
+Published figures live in `published/*.yaml`, each with its source exactly as the project's paper notes (papers.md)
 cites it. Where the source material had no number, the cell says so ("published: not available",
 or a quoted qualitative statement) and no number is made up. The ASFT paper's results tables were
 not found at all, so every published ASFT cell is "published: not available".
