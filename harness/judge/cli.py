@@ -69,3 +69,41 @@ def show_result_cmd(
                       _fmt(row["win_rate"], True), _fmt(row["loss_rate"], True),
                       _fmt(row["win_rate_adjusted"], True))
     console.print(t)
+
+
+@mt_bench_app.command("agreement")
+def agreement_cmd(
+    file_a: Path = typer.Argument(..., help="judgment file, e.g. the published GPT-4 judgments"),
+    file_b: Path = typer.Argument(..., help="judgment file of the judge to check, same answers"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Agreement of two judges on the same answers (FastChat's compute_agreement for pairwise;
+    score and model-rank agreement for single grading)."""
+    from harness.judge.agreement import agreement
+
+    try:
+        mode, figures = agreement(file_a, file_b)
+    except HarnessError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({"mode": mode, **figures}, indent=2))
+        return
+    if mode == "pairwise":
+        for turn, res in figures.items():
+            for ties, r in res.items():
+                ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+                typer.echo(f"{turn.replace('_', ' ')} {ties.replace('_', ' ')}: #total {r['total']}, "
+                           f"#agree {r['agree']}, ratio {ratio}")
+        return
+    if not figures["matched"]:
+        typer.echo("no (question, model, turn) judged in both files")
+        return
+    typer.echo(f"matched judgments: {figures['matched']} (only in A: {figures['only_in_a']}, "
+               f"only in B: {figures['only_in_b']})")
+    typer.echo(f"exact score agreement: {figures['exact']:.3f}; within 1 point: {figures['within_1']:.3f}")
+    typer.echo(f"score correlation: Pearson {_fmt(figures['pearson'])}, Spearman {_fmt(figures['spearman'])}")
+    typer.echo(f"model ranking (Spearman over {len(figures['models'])} models): "
+               f"{_fmt(figures['model_rank_spearman'])}")
+    for model, r in figures["models"].items():
+        typer.echo(f"  {model}: A {r['a']:.2f}, B {r['b']:.2f}")
