@@ -34,10 +34,13 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
         set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20"),
         tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="extra folder of task files"),
         skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows",
-                                           help="skip malformed data rows (recorded in the manifest)")) -> None:
+                                           help="skip malformed data rows (recorded in the manifest)"),
+        verbose: bool = typer.Option(False, "--verbose",
+                                     help="print library output too (otherwise in results/<run>/logs/run.log)")) -> None:
     """Run every stage of a config; cached stages are skipped."""
     _quiet_libraries()
     from harness.config import load_config, skip_bad_rows_everywhere
+    from harness.console import console, quiet_terminal
     from harness.pipeline import Pipeline
     try:
         overrides = list(set_)
@@ -46,9 +49,20 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
             cfg = skip_bad_rows_everywhere(cfg)
         if tasks_dir:
             cfg = cfg.model_copy(update={"tasks_dirs": [*cfg.tasks_dirs, *map(str, tasks_dir)]})
-        Pipeline(cfg, config).run()
+        log = Path(cfg.results_dir) / cfg.run_name / "logs" / "run.log"
+        with quiet_terminal(log, verbose):
+            out = Pipeline(cfg, config).run()
+        if not verbose:
+            console.print(f"library output: {log}")
+        console.print(_table_only((out / "leaderboard.md").read_text()), markup=False, highlight=False,
+                      soft_wrap=True)
     except HarnessError as exc:
         _fail(exc)
+
+
+def _table_only(markdown: str) -> str:
+    """The leaderboard's table rows (its notes stay in the file)."""
+    return "\n".join(line for line in markdown.splitlines() if line.startswith("|"))
 
 
 @app.command("list-methods")

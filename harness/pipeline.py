@@ -15,10 +15,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.config import RunConfig
+from harness.console import console
 from harness.data.prepare import PreparedData, pair_kinds, prepare_data
 from harness.errors import HarnessError
 from harness.judge.mt_bench import PAIRWISE_METRICS, SINGLE_METRICS
@@ -29,7 +29,6 @@ from harness.store import CODE_VERSION, Stage, atomic_write_json, default_cache_
 from harness.tasks import discover
 from harness.types import Task
 
-console = Console(stderr=True)
 log = logging.getLogger("harness")
 
 
@@ -59,8 +58,10 @@ class Pipeline:
             self.cfg.judge.check_reachable()  # a judge that cannot judge stops the run before training
         with self._timed("data"):
             data = prepare_data(self.cfg)
-        with self._timed("source"):
-            source_key, source_dir = self._source()
+        source_key = source_dir = None
+        if self.cfg.model.path is not None:
+            with self._timed("source"):
+                source_key, source_dir = self._source()
         with self._timed("base"):
             base_key, base_dir = self._base(data, source_key, source_dir)
         checkpoints: dict[str, tuple[str, str]] = {}
@@ -114,13 +115,11 @@ class Pipeline:
         self.stage_keys[f"{name}:{payload.get('label', '')}" if isinstance(payload, dict) else name] = stage.key
         return stage
 
-    def _source(self) -> tuple[str | None, str | None]:
+    def _source(self) -> tuple[str, str]:
         """model.path as a plain HF checkpoint: a GGUF file de-quantized, a chat-template override
         written into the tokenizer; a folder without override is used in place."""
         from harness.models.source import check_source, is_gguf, prepare_source, read_chat_template, source_digest
         cfg = self.cfg
-        if cfg.model.path is None:
-            return None, None
         path = check_source(cfg.model.path, self.config_path)
         template = read_chat_template(cfg.model.chat_template, self.config_path)
         digest = source_digest(path)

@@ -547,11 +547,11 @@ async def ajudge_mt_bench(cfg: JudgeConfig, questions: Iterable[dict | Sample],
 def _progress(enabled: bool, total: int, cfg: JudgeConfig):
     if not enabled:
         return None
-    from rich.console import Console
+    from harness.console import console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=console)
     bar.add_task(f"MT-Bench judge ({cfg.model})", total=total)
     bar.start()
     return bar

@@ -16,6 +16,7 @@ from harness.methods.base import Method
 from harness.models.load import load_model, load_tokenizer
 from harness.train.adapter import MethodTrainer
 from harness.train.dynamics import LogpDynamicsCallback
+from harness.train.progress import RichProgressCallback
 
 
 def _common_args(out: Path, spec, seed: int, dtype: str = "float32") -> dict:
@@ -35,7 +36,8 @@ def _common_args(out: Path, spec, seed: int, dtype: str = "float32") -> dict:
                 bf16=gpu and dtype != "float16", fp16=gpu and dtype == "float16",
                 logging_steps=log_every, save_strategy="steps",
                 save_steps=max(25, (spec.max_steps or 100) // 4), save_total_limit=1, report_to=[],
-                use_cpu=not gpu, dataloader_num_workers=0)
+                use_cpu=not gpu, dataloader_num_workers=0,
+                disable_tqdm=True)  # harness.train.progress draws the bar; per-step logs go to the run's log
 
 
 def dpo_args(out: Path, spec, seed: int, *, precompute: bool, dtype: str = "float32") -> DPOConfig:
@@ -92,7 +94,8 @@ def train_sft(start_dir: str, chats: list[dict], spec, stage_dir: Path, seed: in
                      # cuts padding several-fold on CPU
                      train_sampling_strategy="group_by_length")
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=peft_config)
+                         processing_class=tokenizer, peft_config=peft_config,
+                         callbacks=[RichProgressCallback("the starting checkpoint (SFT)")])
     trainer.train(resume_from_checkpoint=_last_checkpoint(out))
     return _finish(trainer, start_dir, stage_dir, tokenizer, t0, peft, dtype)
 
@@ -111,7 +114,8 @@ def train_method(method: Method, start_dir: str, dataset: Dataset, spec, stage_d
     dynamics = LogpDynamicsCallback(tokenizer, probes, spec.logps_every, stage_dir / "dynamics.jsonl",
                                     max_length=spec.max_length)
     trainer = MethodTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                            method=method, callbacks=[dynamics], peft_config=peft_config)
+                            method=method, callbacks=[dynamics, RichProgressCallback(method.name)],
+                            peft_config=peft_config)
     resume = _last_checkpoint(out)
     trainer.train(resume_from_checkpoint=resume)
     info = _finish(trainer, start_dir, stage_dir, tokenizer, t0, peft, dtype)

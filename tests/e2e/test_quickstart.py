@@ -39,6 +39,7 @@ def _run(cfg: Path, tmp: Path, *extra: str) -> dict:
                            f"cache_dir={tmp}/cache", "--set", f"results_dir={tmp}/results", *extra],
                           capture_output=True, text=True, cwd=REPO, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    (tmp / "terminal.txt").write_text(proc.stdout + proc.stderr)
     return json.loads((tmp / "results" / "tiny" / "manifest.json").read_text())
 
 
@@ -106,3 +107,16 @@ def test_token_logps_follow_the_pair_kinds(run):
     rows = pd.read_csv(tmp / "results" / "tiny" / "token_logps.csv")
     assert set(rows["kind"]) == {"far_miss"}
     assert list(rows["model"]) == ["base"] + METHODS
+
+
+def test_console_shows_stages_and_table_only(run):
+    """Library output (vLLM, torch, trainer logs, loading bars) goes to logs/run.log; the terminal
+    shows stage headers, progress bars and the leaderboard."""
+    tmp, _, _, _ = run
+    terminal = (tmp / "terminal.txt").read_text()
+    lines = terminal.splitlines()
+    assert len(lines) <= 60, terminal
+    assert "| model |" in terminal and "training dpo" in terminal and "generating" in terminal
+    assert not any(s in terminal for s in ("Warning", "WARNING", "it/s]", "{'loss'", "Loading"))
+    log = (tmp / "results" / "tiny" / "logs" / "run.log").read_text()
+    assert "'loss'" in log or "loss" in log
