@@ -9,8 +9,9 @@ Stdlib only (http.server + threading). Endpoints: ``POST /v1/chat/completions`` 
 * anything else gets a short fixed text.
 
 Options: `latency_ms` (every chat request sleeps that long), fault injection by fractions of
-requests — `fail_500`, `fail_429`, `hang` (no answer for `hang_s`, past any client timeout),
-`garbage` (a 200 reply with no verdict) — drawn from a seeded RNG, and `echo_key_401` (answer 401
+requests — `fail_500`, `fail_429` (with Retry-After), `hang` (no answer for `hang_s`, past any
+client timeout), `garbage` (a 200 reply with no verdict), `reset` (the connection closed with no
+reply), `truncated` (a 200 whose JSON body is cut in half) — drawn from a seeded RNG, and `echo_key_401` (answer 401
 quoting the bearer token back, as some real APIs do, to test redaction). `requests` counts
 chat-completion requests, `faults` counts injected faults by kind,
 `max_inflight` the most requests served at once.
@@ -29,7 +30,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-FAULT_KINDS = ("fail_500", "fail_429", "hang", "garbage")
+FAULT_KINDS = ("fail_500", "fail_429", "hang", "garbage", "reset", "truncated")
 
 
 def deterministic_reply(messages: list[dict]) -> str:
@@ -46,7 +47,8 @@ def deterministic_reply(messages: list[dict]) -> str:
 
 class LoopbackJudge:
     def __init__(self, *, latency_ms: float = 0.0, fail_500: float = 0.0, fail_429: float = 0.0,
-                 hang: float = 0.0, garbage: float = 0.0, hang_s: float = 30.0, seed: int = 0,
+                 hang: float = 0.0, garbage: float = 0.0, reset: float = 0.0, truncated: float = 0.0,
+                 hang_s: float = 30.0, seed: int = 0,
                  echo_key_401: bool = False, model: str = "loopback-judge",
                  reply: Callable[[list[dict]], str] | None = None, port: int = 0) -> None:
         self.latency_ms = latency_ms
@@ -64,17 +66,20 @@ class LoopbackJudge:
         self.faults: collections.Counter[str] = collections.Counter()
         self.bodies: list[dict] = []
         self.auth_headers: list[str] = []
-        self.set_faults(fail_500=fail_500, fail_429=fail_429, hang=hang, garbage=garbage)
+        self.set_faults(fail_500=fail_500, fail_429=fail_429, hang=hang, garbage=garbage, reset=reset,
+                        truncated=truncated)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- configuration -----------------------------------------------------------------
     def set_faults(self, *, fail_500: float = 0.0, fail_429: float = 0.0, hang: float = 0.0,
-                   garbage: float = 0.0, seed: int | None = None) -> None:
+                   garbage: float = 0.0, reset: float = 0.0, truncated: float = 0.0,
+                   seed: int | None = None) -> None:
         """Fractions of chat requests to fail, by kind; `seed` restarts the fault RNG."""
         if seed is not None:
             self._rng = random.Random(seed)
-        fr = {"fail_500": fail_500, "fail_429": fail_429, "hang": hang, "garbage": garbage}
+        fr = {"fail_500": fail_500, "fail_429": fail_429, "hang": hang, "garbage": garbage, "reset": reset,
+              "truncated": truncated}
         if sum(fr.values()) > 1.0 or min(fr.values()) < 0:
             raise ValueError("fault fractions must be >= 0 and sum to <= 1")
         with self._lock:
@@ -139,8 +144,11 @@ def _make_handler(judge: LoopbackJudge) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence
             pass
 
-        def _send(self, status: int, obj: dict, headers: dict[str, str] | None = None) -> None:
+        def _send(self, status: int, obj: dict, headers: dict[str, str] | None = None,
+                  truncate: bool = False) -> None:
             body = json.dumps(obj).encode("utf-8")
+            if truncate:  # a body cut in half, with a matching Content-Length: invalid JSON
+                body = body[:len(body) // 2]
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -211,6 +219,15 @@ def _make_handler(judge: LoopbackJudge) -> type[BaseHTTPRequestHandler]:
                 judge._stop.wait(judge.hang_s)
                 self.close_connection = True
                 return  # the client has timed out and gone; send nothing
+            if fault == "reset":
+                self.close_connection = True
+                try:  # RST instead of FIN: the client sees "connection reset by peer"
+                    import socket
+                    import struct
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+                return
             content = ("I am not able to decide on this one." if fault == "garbage"
                        else judge.reply(messages))
             prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
@@ -221,7 +238,7 @@ def _make_handler(judge: LoopbackJudge) -> type[BaseHTTPRequestHandler]:
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens}})
+                          "total_tokens": prompt_tokens + completion_tokens}}, truncate=fault == "truncated")
 
     return Handler
 

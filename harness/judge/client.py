@@ -3,7 +3,8 @@
 FastChat's `chat_completion_openai` used the removed ``openai.ChatCompletion`` API, retried 16
 times with a fixed 10 s sleep, and returned "$ERROR$" on failure. Here: ``openai.AsyncOpenAI``
 with the SDK's own retries off (``max_retries=0``), so every retry is ours and counted:
-exponential backoff with jitter on 429, 5xx, timeouts and connection errors, at most
+exponential backoff with jitter (at least Retry-After) on 429, 5xx, timeouts, connection resets and
+bodies that are not valid JSON, at most
 ``cfg.max_retries`` retries. A call never raises: it returns a `JudgeCall` that is ok or carries
 the reason it failed. Reasons are redacted so the API key can never reach a record or a log.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import random
 import time
@@ -45,7 +47,10 @@ class JudgeCall:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, asyncio.TimeoutError)):
+    """Transport and decoding faults are retried: timeouts, resets, 408/409/429/5xx, and a 200
+    whose body is not valid JSON (cut short on the way)."""
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, asyncio.TimeoutError,
+                        openai.APIResponseValidationError, json.JSONDecodeError)):
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
