@@ -61,8 +61,11 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
 
 
 def _table_only(markdown: str) -> str:
-    """The leaderboard's table rows (its notes stay in the file)."""
-    return "\n".join(line for line in markdown.splitlines() if line.startswith("|"))
+    """The leaderboard's first table (notes and comparisons stay in the file)."""
+    lines = markdown.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), len(lines))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end])
 
 
 @app.command("list-methods")
