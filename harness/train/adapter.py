@@ -52,7 +52,9 @@ class MethodTrainer(DPOTrainer):
             if "ref_chosen_logps" in inputs:
                 ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
             else:
-                ref_chosen, ref_rejected = self.compute_ref_log_probs(self.ref_model, inputs)
+                # with LoRA there is no reference model: TRL disables the policy's adapters instead
+                ref = self.ref_model if self.ref_model is not None else model
+                ref_chosen, ref_rejected = self.compute_ref_log_probs(ref, inputs)
             ref_chosen, ref_rejected = ref_chosen.to(sums.device), ref_rejected.to(sums.device)
 
         policy_chosen, policy_rejected = chosen_sum, rejected_sum

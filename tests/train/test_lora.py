@@ -61,3 +61,19 @@ def test_lora_training_saves_adapter_and_merged_weights(tiny_model_dir, tiny_spl
     ids = torch.tensor([[1, 5, 9, 14, 20, 33]])
     with torch.no_grad():
         assert torch.allclose(merged.eval()(ids).logits, with_adapter(ids).logits, atol=1e-4)
+
+
+def test_lora_without_the_cache_uses_the_policy_with_adapters_disabled(tiny_model_dir, tiny_splits, tmp_path):
+    """TRL's default (a reference forward every step) with LoRA: there is no reference model, the
+    policy with its adapters disabled is the reference, and DPO's first loss is ln 2."""
+    import math
+    spec = SPEC.model_copy(update={"max_steps": 2})
+    args = dpo_args(tmp_path / "trl", spec, 0, precompute=False)
+    args.save_strategy, args.logging_steps = "no", 1
+    trainer = MethodTrainer(model=load_model(tiny_model_dir), args=args, train_dataset=Dataset.from_list(_rows(tiny_splits)),
+                            processing_class=load_tokenizer(tiny_model_dir), method=build_method("dpo"),
+                            peft_config=lora_config(PEFT))
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert trainer.ref_model is None and trainer.ref_forward_batches == 2
+    assert float(losses[0]) == pytest.approx(math.log(2), abs=1e-3)
