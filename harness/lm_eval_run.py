@@ -42,10 +42,11 @@ from typing import Any, Iterable, Optional
 from harness.errors import HarnessError
 from harness.scoring import SCORE_COLUMNS
 from harness.store import atomic_write_text, default_cache_dir, read_json, write_csv
+from harness.tasks import builtin_tasks_dir
 
 log = logging.getLogger("harness.lm_eval")
 
-DEFAULT_INCLUDE_PATH = Path(__file__).resolve().parent.parent / "tasks" / "lm_eval"
+DEFAULT_INCLUDE_PATH = builtin_tasks_dir() / "lm_eval"
 CORPUS_ID = "__corpus__"
 BACKENDS = ("auto", "vllm", "hf")
 

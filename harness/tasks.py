@@ -27,9 +27,14 @@ def task(fn: Callable[..., Task]) -> Callable[..., Task]:
 
 
 def builtin_tasks_dir() -> Path:
-    """The repository's tasks/ folder (next to the package), overridable by HARNESS_TASKS_DIR."""
+    """The shipped tasks: `harness/_tasks` in an installed wheel, the repository's `tasks/` in a
+    checkout (or an editable install); HARNESS_TASKS_DIR overrides both."""
     env = os.environ.get("HARNESS_TASKS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "tasks"
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent
+    installed = package / "_tasks"
+    return installed if installed.is_dir() else package.parent / "tasks"
 
 
 def discover(extra_dirs: list[Path] | None = None) -> Registry[Callable[..., Task]]:

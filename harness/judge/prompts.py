@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Literal
 
 from harness.errors import HarnessError
+from harness.tasks import data_dir
 
-MT_BENCH_DIR = Path(__file__).resolve().parents[2] / "tasks" / "data" / "mt_bench"
+MT_BENCH_DIR = data_dir() / "mt_bench"
 DEFAULT_JUDGE_PROMPTS = MT_BENCH_DIR / "judge_prompts.jsonl"
 
 # fastchat.llm_judge.common.NEED_REF_CATS (arena-hard-200 is FastChat's too; MT-Bench's 80
