@@ -89,22 +89,17 @@ class OptimSpec(Strict):
             raise ValueError("set warmup_steps or warmup_ratio, not both")
         return self
 
-    @field_validator("optimizer")
+    @field_validator("optimizer", "lr_scheduler")
     @classmethod
-    def _known_optimizer(cls, v: str) -> str:
-        from transformers.training_args import OptimizerNames
-        valid = [o.value for o in OptimizerNames]
-        if v not in valid:
-            raise ValueError(f"unknown optimizer {v!r}; valid: {', '.join(valid[:12])}, ...")
-        return v
-
-    @field_validator("lr_scheduler")
-    @classmethod
-    def _known_scheduler(cls, v: str) -> str:
+    def _known_name(cls, v: str, info) -> str:
+        """transformers' own names: a typo fails here, not deep inside training."""
         from transformers.trainer_utils import SchedulerType
-        valid = [s.value for s in SchedulerType]
+        from transformers.training_args import OptimizerNames
+        what, names = (("optimizer", OptimizerNames) if info.field_name == "optimizer"
+                       else ("scheduler", SchedulerType))
+        valid = [n.value for n in names]
         if v not in valid:
-            raise ValueError(f"unknown scheduler {v!r}; valid: {', '.join(valid)}")
+            raise ValueError(f"unknown {what} {v!r}; valid: {', '.join(valid)}")
         return v
 
 
