@@ -107,3 +107,59 @@ def agreement_cmd(
                f"{_fmt(figures['model_rank_spearman'])}")
     for model, r in figures["models"].items():
         typer.echo(f"  {model}: A {r['a']:.2f}, B {r['b']:.2f}")
+
+
+@mt_bench_app.command("judge")
+def judge_cmd(
+    answers: list[Path] = typer.Argument(..., help="FastChat model_answer files or folders (.jsonl, .jsonl.gz)"),
+    base_url: str = typer.Option(..., "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1"),
+    model: str = typer.Option("gpt-4", "--model", help="judge model name sent to the endpoint"),
+    api_key_env: Optional[str] = typer.Option("OPENAI_API_KEY", "--api-key-env",
+                                              help="NAME of the variable holding the key ('' for none)"),
+    mode: str = typer.Option("single", "--mode", help="single | pairwise-baseline | pairwise-all"),
+    baseline_model: Optional[str] = typer.Option(None, "--baseline-model", help="pairwise-baseline: the baseline"),
+    out: Optional[Path] = typer.Option(None, "--out", help="judgment file (default model_judgment/<model>_<mode>.jsonl)"),
+    questions_file: Optional[Path] = typer.Option(None, "--questions", help="question.jsonl (default MT-Bench's)"),
+    cost_in: float = typer.Option(0.0, "--cost-per-1k-input", help="USD per 1k prompt tokens"),
+    cost_out: float = typer.Option(0.0, "--cost-per-1k-output", help="USD per 1k completion tokens"),
+    concurrency: int = typer.Option(8, "--concurrency"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="count requests and estimate cost; send nothing"),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="stop cleanly once this many USD are spent"),
+) -> None:
+    """Judge answer files with the harness's judge (FastChat's gen_judgment.py), FastChat formats out."""
+    from harness.judge.config import JudgeConfig
+    from harness.judge.judge_files import MODES, estimate, judge_files
+    from harness.judge.mt_bench import load_model_answers, load_questions
+
+    try:
+        if mode not in MODES:
+            raise HarnessError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}", field="--mode")
+        loaded: dict = {}
+        for path in answers:
+            for name, ans in load_model_answers(path).items():
+                if name in loaded:
+                    raise HarnessError(f"answers of model {name!r} given twice", file=path)
+                loaded[name] = ans
+        if baseline_model is not None and baseline_model not in loaded:
+            raise HarnessError(f"no answers for baseline {baseline_model!r}; models: {', '.join(loaded)}",
+                               field="--baseline-model")
+        cfg = JudgeConfig(base_url=base_url, model=model, api_key_env=api_key_env or None, concurrency=concurrency,
+                          cost_per_1k_input=cost_in, cost_per_1k_output=cost_out)
+        path = out or Path("model_judgment") / f"{model}_{'single' if mode == 'single' else 'pair'}.jsonl"
+        answered = set.intersection(*(set(a) for a in loaded.values()))
+        questions = [q for q in load_questions(questions_file) if q["question_id"] in answered]
+        if not questions:
+            raise HarnessError("no question is answered by every model given", field="answers")
+        est = estimate(cfg, questions, loaded, mode, baseline_model, path)
+        typer.echo(f"{'dry run: ' if dry_run else ''}{est.line()}")
+        if dry_run:
+            return
+        cfg.check_reachable()
+        result = judge_files(cfg, questions, loaded, mode, baseline_model, path, max_cost)
+    except HarnessError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{result['ok']} judged, {result['failed']} failed (asked again on the next call), "
+               f"${result['cost_usd']:.4f} spent: {path}")
+    if result["stopped_by_budget"]:
+        typer.echo(f"stopped: the budget of ${max_cost} is spent; run again with a larger --max-cost to continue")
