@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -21,6 +23,9 @@ def test_bench_ref_cache_tiny(tmp_path):
     for rec in result["per_method"].values():
         assert rec["cache"]["ref_forward_batches"] == 0 and not rec["cache"]["has_ref_model"]
         assert rec["default"]["has_ref_model"] and rec["max_abs_loss_diff"] < 1e-3
-    assert result["wall_s"]["ratio_default_over_cache"] > 0
+    wall = result["wall_s"]
+    parts = result["reference_cache"]["compute_s"] + sum(r["cache"]["wall_s"] for r in result["per_method"].values())
+    assert wall["shared_cache_total"] == pytest.approx(parts, abs=2e-3)
+    assert wall["ratio_default_over_cache"] == round(wall["trl_default_total"] / wall["shared_cache_total"], 2)
     assert result["machine"]["cpu_count"] and result["machine"]["packages"]["trl"] == "1.16.0"
     assert "default/cache" in proc.stdout
