@@ -1,11 +1,12 @@
-"""harness.judge.pipeline.judge_task: the pipeline's judge stage, with and without a judge."""
+"""harness.judge.pipeline.judge_task: the pipeline's judge stage, with and without a judge, on real
+RunConfig objects (the `judge:` section as the config loader validates it)."""
 from __future__ import annotations
 
 import json
-import types
 
 import pytest
 
+from harness.config import RunConfig, load_config
 from harness.errors import HarnessError
 from harness.judge.mt_bench import load_model_answers, load_samples
 from harness.judge.pipeline import NO_JUDGE_REASON, judge_task
@@ -16,13 +17,18 @@ TASK = Task(name="mt_bench", load=lambda: SAMPLES, metrics=("mt_bench_turn1", "m
 ANS = load_model_answers()
 
 
+def _cfg(judge: dict | None = None, seed: int = 0) -> RunConfig:
+    return RunConfig.model_validate({"run_name": "j", "seed": seed, "model": {"embedded": {}}, "methods": ["dpo"],
+                                     "tasks": ["mt_bench"], "judge": judge})
+
+
 def _answers():
     return {(row, "mt_bench"): [{"id": s.id, "turns": ANS[src][int(s.id)]} for s in SAMPLES]
             for row, src in (("base", "llama-13b"), ("dpo", "vicuna-13b-v1.3"))}
 
 
 def test_no_judge_rows_say_not_judged(tmp_path):
-    cfg = types.SimpleNamespace(judge=None, seed=3)
+    cfg = _cfg(seed=3)
     rows = judge_task(cfg, TASK, SAMPLES, _answers(), tmp_path / "out", tmp_path / "cache")
     assert len(rows) == 2 * 2 * 2
     assert all(r["status"] == "not_judged" and r["score"] is None and r["reason"] == NO_JUDGE_REASON
@@ -32,23 +38,25 @@ def test_no_judge_rows_say_not_judged(tmp_path):
 
 def test_unset_key_is_not_judged_with_reason(tmp_path, loopback, monkeypatch):
     monkeypatch.delenv("HARNESS_TEST_UNSET_KEY", raising=False)
-    cfg = types.SimpleNamespace(judge={"base_url": loopback.base_url, "model": "gpt-4",
-                                       "api_key_env": "HARNESS_TEST_UNSET_KEY"}, seed=0)
+    cfg = _cfg({"base_url": loopback.base_url, "model": "gpt-4", "api_key_env": "HARNESS_TEST_UNSET_KEY"})
     rows = judge_task(cfg, TASK, SAMPLES, _answers(), tmp_path / "out", tmp_path / "cache")
     assert all(r["status"] == "not_judged" and "HARNESS_TEST_UNSET_KEY" in r["reason"] for r in rows)
     assert loopback.requests == 0
 
 
 def test_bad_judge_config_is_bad_input(tmp_path):
-    cfg = types.SimpleNamespace(judge={"base_url": "x", "model": "m", "bogus": 1}, seed=0)
-    with pytest.raises(HarnessError, match="bogus"):
-        judge_task(cfg, TASK, SAMPLES, _answers(), tmp_path / "out", tmp_path / "cache")
+    path = tmp_path / "run.yaml"
+    path.write_text("run_name: j\nmodel: {embedded: {}}\nmethods: [dpo]\ntasks: [mt_bench]\n"
+                    "judge: {base_url: x, model: m, bogus: 1}\n")
+    with pytest.raises(HarnessError) as err:
+        load_config(path)
+    assert err.value.one_line() == f"{path}: judge.bogus: unknown field"
 
 
 def test_judged_rows_and_shared_cache(tmp_path, loopback, judge_key, judge_key_env):
     spec = {"base_url": loopback.base_url, "model": "gpt-4", "api_key_env": judge_key_env,
             "backoff_base_s": 0.01}
-    cfg = types.SimpleNamespace(judge=spec, seed=0)
+    cfg = _cfg(spec)
     rows = judge_task(cfg, TASK, SAMPLES, _answers(), tmp_path / "run1", tmp_path / "cache",
                       progress=False)
     assert len(rows) == 8 and loopback.requests == 8
@@ -64,7 +72,7 @@ def test_judged_rows_and_shared_cache(tmp_path, loopback, judge_key, judge_key_e
                        progress=False)
     assert loopback.requests == 0 and rows2 == rows
     # pairwise against the "base" row: base is the baseline, dpo gets win/tie/loss scores
-    cfg.judge = {**spec, "mode": "pairwise", "baseline_model": "base"}
+    cfg = _cfg({**spec, "mode": "pairwise", "baseline_model": "base"})
     rows3 = judge_task(cfg, TASK, SAMPLES, _answers(), tmp_path / "run3", tmp_path / "cache",
                        progress=False)
     dpo = [r for r in rows3 if r["model"] == "dpo"]
