@@ -218,9 +218,19 @@ def _vllm_importable() -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not _vllm_importable(), reason="vllm is not importable")
 def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
-    """In-process vLLM through lm-eval: one fresh engine per checkpoint."""
-    other = tmp_path / "copy"
-    shutil.copytree(tiny_model_dir, other)
+    """In-process vLLM through lm-eval: one fresh engine per checkpoint. The second checkpoint has
+    other weights, so an engine that kept the first one's weights would be caught."""
+    import torch
+
+    from harness.models.load import load_model, load_tokenizer
+    other = tmp_path / "perturbed"
+    torch.manual_seed(0)
+    model = load_model(tiny_model_dir)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.save_pretrained(other)
+    load_tokenizer(tiny_model_dir).save_pretrained(other)
     run = _fake_run(tmp_path, {"a": str(tiny_model_dir), "b": str(other)}, methods=("a", "b"))
     code = (f"from harness.lm_eval_run import run_lm_eval\n"
             f"if __name__ == '__main__':\n"
@@ -235,4 +245,10 @@ def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
     assert "SUMMARY {'a': 'vllm', 'b': 'vllm'} {} 2" in proc.stdout  # one engine per checkpoint
     samples = {m: [json.loads(x)["filtered_resps"] for x in (run / "lm_eval" / f"{m}.samples.jsonl").read_text().splitlines()]
                for m in ("a", "b")}
-    assert samples["a"] == samples["b"]  # same weights, same greedy answers
+    assert samples["a"] != samples["b"]  # the second engine serves the second checkpoint's weights
+    hf = _fake_run(tmp_path / "hf", {"a": str(tiny_model_dir), "b": str(other)}, methods=("a", "b"))
+    from harness.lm_eval_run import run_lm_eval
+    run_lm_eval(str(hf), ["harness_synthetic_arith"], backend="hf", limit=3)
+    for m in ("a", "b"):  # and each engine answers as transformers does on that checkpoint (greedy)
+        expected = [json.loads(x)["filtered_resps"] for x in (hf / "lm_eval" / f"{m}.samples.jsonl").read_text().splitlines()]
+        assert samples[m] == expected, m
