@@ -61,6 +61,11 @@ def show_result_cmd(
         for model, row in table.items():
             t.add_row(model, _fmt(row["turn_1"]), _fmt(row["turn_2"]), _fmt(row["average"]))
     else:
+        from harness.judge.show_result import position_flips
+        from harness.store import read_jsonl
+        bias = position_flips(read_jsonl(Path(judgment_file)))
+        typer.echo(f"position bias: the verdict changed with the answers' order in {bias['flips']} of "
+                   f"{bias['comparisons']} comparisons ({100 * bias['flip_rate']:.1f}%)", err=True)
         t = Table(title=f"MT-Bench (pairwise vs baseline): {judgment_file}")
         for col in ("model", "win", "loss", "tie", "win rate", "loss rate", "adjusted win rate"):
             t.add_column(col, justify="left" if col == "model" else "right")

@@ -105,6 +105,14 @@ def pairwise_results(records: Iterable[dict], baseline_model: str | None = None,
             for m, r in df.iterrows()}
 
 
+def position_flips(records: Iterable[dict]) -> dict[str, float | int]:
+    """Position bias of a pairwise judge: of the comparisons judged in both orders (no error), how
+    many changed their verdict when the answers were swapped (g1 and g2 disagree, ties included)."""
+    pairs = [r for r in records if "model_1" in r and "error" not in (r.get("g1_winner"), r.get("g2_winner"))]
+    flips = sum(r["g1_winner"] != r["g2_winner"] for r in pairs)
+    return {"comparisons": len(pairs), "flips": flips, "flip_rate": flips / len(pairs) if pairs else float("nan")}
+
+
 def show_result(judgment_file: str | Path, mode: str | None = None, baseline_model: str | None = None,
                 keep_last: bool = False) -> tuple[str, dict, int]:
     """(mode, table, duplicate records) for a judgment file (.jsonl or .jsonl.gz); mode None:

@@ -142,3 +142,16 @@ def test_cli_json_and_table(tmp_path):
     assert r.exit_code == 0 and json.loads(r.output)["x"]["win"] == 1
     r = runner.invoke(mt_bench_app, ["show-result", "--judgment-file", str(tmp_path / "no")])
     assert r.exit_code == 2
+
+
+def test_position_bias_counts_verdicts_that_flip_with_the_order(tmp_path):
+    from harness.judge.show_result import position_flips
+    rows = [_pair(1, "x", "model_1", "model_1"), _pair(2, "x", "model_1", "model_2"),
+            _pair(3, "x", "tie", "tie"), _pair(4, "x", "tie", "model_2"), _pair(5, "x", "error", "model_1")]
+    assert position_flips(rows) == {"comparisons": 4, "flips": 2, "flip_rate": 0.5}
+    import subprocess
+    import sys
+    f = _write(tmp_path / "p.jsonl", rows)
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "mt-bench", "show-result", "--judgment-file", str(f)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "changed with the answers' order in 2 of 4 comparisons (50.0%)" in proc.stderr
