@@ -117,7 +117,10 @@ def agreement_cmd(
 @mt_bench_app.command("judge")
 def judge_cmd(
     answers: list[Path] = typer.Argument(..., help="FastChat model_answer files or folders (.jsonl, .jsonl.gz)"),
-    base_url: str = typer.Option(..., "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1"),
+    base_url: Optional[str] = typer.Option(None, "--base-url",
+                                           help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1"),
+    serve: Optional[str] = typer.Option(None, "--serve", help="instead: a local judge model (HF folder, GGUF, "
+                                                              "pkg:...) served with vLLM while judging"),
     model: str = typer.Option("gpt-4", "--model", help="judge model name sent to the endpoint"),
     api_key_env: Optional[str] = typer.Option("OPENAI_API_KEY", "--api-key-env",
                                               help="NAME of the variable holding the key ('' for none)"),
@@ -148,8 +151,12 @@ def judge_cmd(
         if baseline_model is not None and baseline_model not in loaded:
             raise HarnessError(f"no answers for baseline {baseline_model!r}; models: {', '.join(loaded)}",
                                field="--baseline-model")
-        cfg = JudgeConfig(base_url=base_url, model=model, api_key_env=api_key_env or None, concurrency=concurrency,
-                          cost_per_1k_input=cost_in, cost_per_1k_output=cost_out)
+        try:
+            cfg = JudgeConfig(base_url=base_url, serve={"model": serve} if serve else None, model=model,
+                              api_key_env=api_key_env or None, concurrency=concurrency,
+                              cost_per_1k_input=cost_in, cost_per_1k_output=cost_out)
+        except ValueError as exc:  # pydantic's, e.g. neither or both of --base-url and --serve
+            raise HarnessError(str(exc).splitlines()[-1].strip(), field="judge") from None
         path = out or Path("model_judgment") / f"{model}_{'single' if mode == 'single' else 'pair'}.jsonl"
         answered = set.intersection(*(set(a) for a in loaded.values()))
         questions = [q for q in load_questions(questions_file) if q["question_id"] in answered]
@@ -160,7 +167,10 @@ def judge_cmd(
         if dry_run:
             return
         cfg.check_reachable()
-        result = judge_files(cfg, questions, loaded, mode, baseline_model, path, max_cost)
+        from harness.judge.local import live_judge
+        from harness.store import default_cache_dir
+        with live_judge(cfg, default_cache_dir()) as endpoint:
+            result = judge_files(endpoint, questions, loaded, mode, baseline_model, path, max_cost)
     except HarnessError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         raise typer.Exit(2) from None

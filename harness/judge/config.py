@@ -16,13 +16,28 @@ from harness.errors import HarnessError, redact
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+class ServeSpec(BaseModel):
+    """A local judge: `vllm serve` of this model on 127.0.0.1 for the judging stage only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="HF checkpoint folder, GGUF file or pkg:<package>/<file>")
+    max_model_len: int = Field(default=4096, ge=512, description="judge prompts with two answers are long")
+    extra_args: list[str] = Field(default_factory=list, description="more `vllm serve` flags")
+    timeout_s: float = Field(default=300.0, gt=0, description="how long to wait for the server")
+
+
 class JudgeConfig(BaseModel):
-    """An LLM judge behind an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
+    """An LLM judge behind an OpenAI-compatible ``/v1/chat/completions`` endpoint: a given
+    `base_url`, or a local model that `serve` starts for the judging stage (no key needed)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    base_url: str = Field(description="e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1")
-    model: str = Field(description="judge model name sent to the endpoint, e.g. gpt-4")
+    base_url: str | None = Field(default=None,
+                                 description="e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1")
+    serve: ServeSpec | None = None
+    model: str = Field(description="judge model name sent to the endpoint, e.g. gpt-4 (with serve: the "
+                                   "name the local server gives its model)")
     api_key_env: str | None = Field(
         default="OPENAI_API_KEY",
         description="NAME of the environment variable holding the key (None: endpoint needs none)")
@@ -52,6 +67,14 @@ class JudgeConfig(BaseModel):
         return v
 
     @model_validator(mode="after")
+    def _endpoint(self) -> "JudgeConfig":
+        if (self.base_url is None) == (self.serve is None):
+            raise ValueError("set base_url (an endpoint) or serve (a local model), one of them")
+        if self.serve is not None:
+            object.__setattr__(self, "api_key_env", None)  # our own server needs no key
+        return self
+
+    @model_validator(mode="after")
     def _pairwise_needs_baseline(self) -> "JudgeConfig":
         if self.mode == "pairwise" and not self.baseline_model:
             raise ValueError("mode 'pairwise' needs baseline_model")
@@ -73,8 +96,14 @@ class JudgeConfig(BaseModel):
 
     def check_reachable(self, timeout_s: float = 10.0) -> None:
         """Fail fast, before any training: the key variable is set and the endpoint answers
-        `GET /models`. The key is sent, never shown: errors name the variable, not its value."""
+        `GET /models` (a local judge: its model path is a model). The key is sent, never shown:
+        errors name the variable, not its value."""
         import httpx
+
+        if self.serve is not None:
+            from harness.models.source import check_source
+            check_source(self.serve.model)
+            return
 
         key = self.api_key()
         url = self.base_url.rstrip("/") + "/models"

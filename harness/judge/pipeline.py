@@ -94,8 +94,10 @@ def judge_task(cfg: Any, task: Task, samples: list[Sample],
                         for (row, name), records in answers.items() if name == task.name}
     out = Path(out_dir) / "judgments" / task.name / f"{_safe(jcfg.model)}_{jcfg.mode}.jsonl"
     cache = Path(cache_dir) / "judge" / f"{_safe(jcfg.model)}.cache.jsonl"
-    recs = judge_mt_bench(jcfg, samples, answers_by_model, None, out, progress=progress,
-                          cache_path=cache)
+    from harness.judge.local import live_judge
+    with live_judge(jcfg, Path(cache_dir)) as endpoint:
+        recs = judge_mt_bench(endpoint, samples, answers_by_model, None, out, progress=progress,
+                              cache_path=cache)
 
     from harness.judge.show_result import pairwise_results, single_results
     table = (single_results(recs, keep_last=True) if jcfg.mode == "single"

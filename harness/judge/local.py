@@ -1,0 +1,44 @@
+"""Local judges: `judge: {serve: {model: PATH}}` starts vLLM's OpenAI-compatible server for the
+judge model on 127.0.0.1 (harness.serve), waits for `GET /models`, judges, and stops it. The model
+path takes what `model.path` takes (HF folder, GGUF file, pkg:...); a GGUF file is converted by the
+same cached `source` stage as a run's own model, so a run judged by its own base model converts once.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from harness.judge.config import JudgeConfig
+
+
+def served_model_dir(jcfg: JudgeConfig, cache_dir: Path) -> Path:
+    from harness.models.source import check_source, is_gguf, prepare_source, source_digest
+    from harness.store import Stage
+
+    assert jcfg.serve is not None
+    path = check_source(jcfg.serve.model, field="judge.serve.model")
+    if not is_gguf(path):
+        return path
+    stage = Stage(cache_dir, "source", {"digest": source_digest(path), "name": path.name, "chat_template": None,
+                                        "label": "source"})
+    if not stage.done:
+        stage.mark_done(prepare_source(path, stage.dir / "model", None))
+    return stage.dir / "model"
+
+
+@contextmanager
+def live_judge(jcfg: JudgeConfig, cache_dir: Path) -> Iterator[JudgeConfig]:
+    """The judge as an endpoint for the block: itself, or its own local server while the block runs."""
+    if jcfg.serve is None:
+        yield jcfg
+        return
+    import torch
+
+    from harness.serve import serve_vllm
+    args = ["--max-model-len", str(jcfg.serve.max_model_len)]
+    if not torch.cuda.is_available():
+        args.append("--enforce-eager")  # on CPU, graph compilation costs minutes and saves nothing
+    with serve_vllm(served_model_dir(jcfg, cache_dir), extra_args=[*args, *jcfg.serve.extra_args],
+                    served_model_name=jcfg.model, timeout_s=jcfg.serve.timeout_s) as url:
+        yield jcfg.model_copy(update={"base_url": str(url), "serve": None})
