@@ -118,15 +118,14 @@ class Pipeline:
     def _source(self) -> tuple[str, str]:
         """model.path as a plain HF checkpoint: a GGUF file de-quantized, a chat-template override
         written into the tokenizer; a folder without override is used in place."""
-        from harness.models.source import check_source, is_gguf, prepare_source, read_chat_template, source_digest
+        from harness.models.source import (check_source, is_gguf, prepare_source, read_chat_template, source_digest,
+                                           source_payload)
         cfg = self.cfg
         path = check_source(cfg.model.path, self.config_path)
         template = read_chat_template(cfg.model.chat_template, self.config_path)
-        digest = source_digest(path)
         if not is_gguf(path) and template is None:
-            return f"folder:{digest}", str(path)
-        stage = self._stage("source", {"digest": digest, "name": path.name, "chat_template": template,
-                                       "label": "source"})
+            return f"folder:{source_digest(path)}", str(path)
+        stage = self._stage("source", source_payload(path, template))
         if stage.done:
             console.print(f"model source: cached ({stage.key})")
         else:
@@ -239,10 +238,10 @@ class Pipeline:
         """DPOP Fig. 4: mean log-prob of chosen tokens after the first differing token, per kind."""
         from harness.train.logps import mean_logp_after_first_diff, pair_logps
         rows = []
+        kinds = pair_kinds(data.test_pairs)
+        if not kinds:
+            return rows
         for row, (key, model_dir) in checkpoints.items():
-            kinds = pair_kinds(data.test_pairs)
-            if not kinds:
-                continue
             stage = self._stage("token_logps", {"checkpoint": key, "pairs": data.test_pairs_hash(),
                                                 "kinds": kinds, "dtype": self.cfg.model.dtype,
                                                 "max_length": self.cfg.train.max_length, "label": row})

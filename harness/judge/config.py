@@ -102,7 +102,7 @@ class JudgeConfig(BaseModel):
 
         if self.serve is not None:
             from harness.models.source import check_source
-            check_source(self.serve.model)
+            check_source(self.serve.model, field="judge.serve.model")
             return
 
         key = self.api_key()

@@ -13,15 +13,14 @@ from harness.judge.config import JudgeConfig
 
 
 def served_model_dir(jcfg: JudgeConfig, cache_dir: Path) -> Path:
-    from harness.models.source import check_source, is_gguf, prepare_source, source_digest
+    from harness.models.source import check_source, is_gguf, prepare_source, source_payload
     from harness.store import Stage
 
     assert jcfg.serve is not None
     path = check_source(jcfg.serve.model, field="judge.serve.model")
     if not is_gguf(path):
         return path
-    stage = Stage(cache_dir, "source", {"digest": source_digest(path), "name": path.name, "chat_template": None,
-                                        "label": "source"})
+    stage = Stage(cache_dir, "source", source_payload(path, None))
     if not stage.done:
         stage.mark_done(prepare_source(path, stage.dir / "model", None))
     return stage.dir / "model"

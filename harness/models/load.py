@@ -10,10 +10,6 @@ import torch
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def torch_dtype(name: str) -> torch.dtype:
-    return DTYPES[name]
-
-
 def load_model(model_dir: str | Path, dtype: str = "float32", **kwargs):
     from transformers import AutoModelForCausalLM
     return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=DTYPES[dtype], **kwargs)
@@ -27,12 +23,11 @@ def load_tokenizer(model_dir: str | Path):
     return tokenizer
 
 
-def module_names(model_dir: str | Path | None = None, config=None) -> set[str]:
-    """Leaf names of the model's modules (`q_proj`, `down_proj`, ...), read from its config on the
+def module_names(config) -> set[str]:
+    """Leaf names of the model's modules (`q_proj`, `down_proj`, ...), built from its config on the
     meta device: no weights are loaded, so a `peft.target_modules` typo is caught in a second."""
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
-    config = config if config is not None else AutoConfig.from_pretrained(str(model_dir))
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     return {name.rsplit(".", 1)[-1] for name, _ in model.named_modules() if name}

