@@ -21,8 +21,8 @@ from harness.config import RunConfig
 from harness.console import console
 from harness.data.prepare import PreparedData, pair_kinds, prepare_data
 from harness.errors import HarnessError
-from harness.judge.mt_bench import PAIRWISE_METRICS, SINGLE_METRICS
 from harness.manifest import hardware, package_versions
+from harness.metrics import METRICS, is_judged, judge_groups
 from harness.methods import build_method
 from harness.scoring import SCORE_COLUMNS, score_answers
 from harness.store import CODE_VERSION, Stage, atomic_write_json, default_cache_dir, read_json, write_csv
@@ -53,8 +53,7 @@ class Pipeline:
     def run(self) -> Path:
         t0 = time.time()
         tasks = self._resolve_tasks()  # fail fast on bad task names/options, before any work
-        if self.cfg.judge is not None and any(set(t.metrics) & set(SINGLE_METRICS + PAIRWISE_METRICS)
-                                              for t, _ in tasks):
+        if self.cfg.judge is not None and any(is_judged(m) for t, _ in tasks for m in t.metrics):
             self.cfg.judge.check_reachable()  # a judge that cannot judge stops the run before training
         with self._timed("data"):
             data = prepare_data(self.cfg)
@@ -107,6 +106,8 @@ class Pipeline:
             except TypeError as exc:
                 raise HarnessError(f"bad option for task {spec.name!r}: {exc}", file=self.config_path,
                                    field=f"tasks[{i}].options") from None
+            for name in task.metrics:
+                METRICS.get(name, file=str(self.config_path or ""), field=f"tasks[{i}] ({spec.name}) metrics")
             out.append((task, task.load()))
         return out
 
@@ -295,15 +296,11 @@ class Pipeline:
     def _score(self, answers, tasks) -> list[dict]:
         rows = []
         for task, samples in tasks:
-            judged = [m for m in task.metrics if m in SINGLE_METRICS + PAIRWISE_METRICS]
-            for (row, task_name), records in answers.items():
-                if task_name != task.name:
-                    continue
-                turns = [r["turns"] for r in records]
-                rows += score_answers(task, samples, turns, row, self.cfg.seed, skip=set(judged))
-            if judged:
-                from harness.judge.pipeline import judge_task
-                rows += judge_task(self.cfg, task, samples, answers, self.out, self.cache)
+            task_answers = {key: records for key, records in answers.items() if key[1] == task.name}
+            for (row, _), records in task_answers.items():
+                rows += score_answers(task, samples, [r["turns"] for r in records], row, self.cfg.seed)
+            for judge, names in judge_groups(task.metrics).items():
+                rows += judge(self.cfg, task, samples, task_answers, names, self.out, self.cache)
         return rows
 
     # ---------------------------------------------------------------- outputs

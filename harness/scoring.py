@@ -4,17 +4,18 @@ from __future__ import annotations
 import math
 
 from harness.errors import HarnessError
-from harness.metrics import METRICS
+from harness.metrics import METRICS, is_judged
 from harness.types import Sample, Task
 
 SCORE_COLUMNS = ["model", "seed", "task", "metric", "sample_id", "category", "score", "status", "reason"]
 
 
 def score_answers(task: Task, samples: list[Sample], answers: list[list[str]], model: str,
-                  seed: int, skip: set[str] = frozenset()) -> list[dict]:
+                  seed: int) -> list[dict]:
+    """Rows of the task's metrics that need no judge (judged ones: harness.metrics.judge_groups)."""
     rows = []
     for name in task.metrics:
-        if name in skip:
+        if is_judged(name):
             continue
         metric = METRICS.get(name, field=f"task {task.name}.metrics")()
         by_id = {s.id: s for s in samples}

@@ -2,6 +2,7 @@
 here is listed by `list-tasks` and scored by `run` into scores.csv and leaderboard.csv."""
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -25,9 +26,35 @@ def reverse_word(run_config=None, words: str = "apple,river,stone", max_new_toke
         return [Sample(id=f"rev-{i}", turns=[f"Reverse the word: {w}"], references=[w[::-1]],
                        category="reverse", meta={"seed": seed}) for i, w in enumerate(words.split(","))]
 
-    return Task(name="reverse_word", load=load, metrics=("exact_match", "bleu4"),
+    return Task(name="reverse_word", load=load, metrics=("exact_match", "bleu4", "same_as_base"),
                 generate_params=GenerateParams(max_new_tokens=max_new_tokens, temperature=0.0),
                 description="reverse a word")
+'''
+
+JUDGE_FILE = '''"""A second judged benchmark's judge, from tests/test_tasks_dir.py: does a row answer as the
+base row does? (Judged metrics see every row at once, as a pairwise judge must.)"""
+import json
+
+from harness.metrics import JudgedMetric, metric
+
+
+def judge_against_base(cfg, task, samples, answers, metrics, out_dir, cache_dir):
+    base = {r["id"]: r["turns"] for r in answers[("base", task.name)]}
+    calls = out_dir / "judgments" / task.name / "calls.jsonl"
+    calls.parent.mkdir(parents=True, exist_ok=True)
+    with calls.open("a") as f:
+        f.write(json.dumps({"rows": sorted(row for row, _ in answers), "metrics": metrics}) + "\\n")
+    return [{"model": row, "seed": cfg.seed, "task": task.name, "metric": "same_as_base",
+             "sample_id": rec["id"], "category": "reverse", "score": float(rec["turns"] == base[rec["id"]]),
+             "status": "ok", "reason": ""}
+            for (row, _), records in answers.items() for rec in records]
+
+
+@metric
+class SameAsBase(JudgedMetric):
+    name = "same_as_base"
+    scale = (0.0, 1.0)
+    judge = judge_against_base
 '''
 
 CONFIG = """run_name: userdir
@@ -57,6 +84,7 @@ def user_tasks(tmp_path) -> Path:
     folder = tmp_path / "my_tasks"
     folder.mkdir()
     (folder / "reverse_word.py").write_text(TASK_FILE)
+    (folder / "same_as_base.py").write_text(JUDGE_FILE)
     return folder
 
 
@@ -87,7 +115,12 @@ def test_run_scores_a_user_task_end_to_end(user_tasks, tmp_path):
     out = tmp_path / "results" / "userdir"
 
     scores = pd.read_csv(out / "scores.csv")
-    mine = scores[scores["task"] == "reverse_word"]
+    judged = scores[scores["metric"] == "same_as_base"]
+    # the judged metric (a task file and a judge file, nothing else): one call for all rows
+    calls = [json.loads(line) for line in (out / "judgments" / "reverse_word" / "calls.jsonl").open()]
+    assert calls == [{"rows": ["base", "sft"], "metrics": ["same_as_base"]}]
+    assert len(judged) == 2 * 3 and set(judged[judged["model"] == "base"]["score"]) == {1.0}
+    mine = scores[(scores["task"] == "reverse_word") & (scores["metric"] != "same_as_base")]
     assert len(mine) == 2 * 2 * 3  # rows (base, sft) x metrics x samples
     assert set(mine["model"]) == {"base", "sft"} and set(mine["metric"]) == {"exact_match", "bleu4"}
     assert set(mine["sample_id"]) == {"rev-0", "rev-1", "rev-2"} and set(mine["category"]) == {"reverse"}
@@ -99,6 +132,18 @@ def test_run_scores_a_user_task_end_to_end(user_tasks, tmp_path):
     for col in ("reverse_word/exact_match:mean", "reverse_word/bleu4:mean"):
         assert col in lb.columns
         assert all(math.isfinite(v) and 0 <= v <= 100 for v in lb[col])
+    assert "reverse_word/same_as_base:mean" in lb.columns
     assert "reverse_word" in (out / "leaderboard.md").read_text()
     answers = (out / "answers" / "reverse_word" / "sft.jsonl").read_text().splitlines()
     assert len(answers) == 3
+
+
+def test_a_task_naming_an_unknown_metric_fails_before_any_work(user_tasks, tmp_path):
+    (user_tasks / "reverse_word.py").write_text(TASK_FILE.replace('"same_as_base"', '"same_as_bsae"'))
+    cfg = tmp_path / "userdir.yaml"
+    cfg.write_text(CONFIG)
+    proc = _cli("run", str(cfg), "--tasks-dir", str(user_tasks), "--set", f"cache_dir={tmp_path}/cache",
+                "--set", f"results_dir={tmp_path}/results")
+    assert proc.returncode == 2
+    assert "unknown metric 'same_as_bsae' (did you mean 'same_as_base'?)" in proc.stderr
+    assert not (tmp_path / "cache").exists()

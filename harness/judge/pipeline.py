@@ -1,8 +1,9 @@
-"""The pipeline's judge stage: MT-Bench metrics of every model row of a task.
+"""MT-Bench's judge stage: the judged metrics of every model row of a task.
 
-`judge_task` is called by harness.pipeline for tasks whose metrics include
-``mt_bench_turn1`` / ``mt_bench_turn2``; it returns rows in scoring's SCORE_COLUMNS layout
-(model, seed, task, metric, sample_id, category, score, status, reason).
+`judge_task` is the `judge` of the metrics registered in harness/metrics/mt_bench.py; the
+pipeline calls it through that seam for tasks whose metrics include them. It returns rows in
+scoring's SCORE_COLUMNS layout (model, seed, task, metric, sample_id, category, score, status,
+reason).
 
 * No ``judge:`` section in the run config, or its key variable unset: every sample gets status
   "not_judged" with the reason, so the leaderboard says "not judged" and why, never a number.
@@ -59,15 +60,19 @@ def _rows(scores: list[SampleScore], model: str, seed: int, task: Task,
 
 def judge_task(cfg: Any, task: Task, samples: list[Sample],
                answers: Mapping[tuple[str, str], list[dict]], out_dir: Path, cache_dir: Path,
-               progress: bool = True) -> list[dict]:
-    """Score rows for the task's MT-Bench metrics, for every model row that answered it.
+               progress: bool = True, metrics: list[str] | None = None) -> list[dict]:
+    """Score rows for the task's MT-Bench metrics (`metrics`, default: the task's), for every
+    model row that answered it. A turn's metric is its single-mode name or its pairwise name,
+    whichever `judge.mode` gives.
 
     cfg: the run config (uses ``cfg.judge``, a dict of JudgeConfig fields or None, and
     ``cfg.seed``). answers: {(model row, task name): [{"id": sample id, "turns": [...]}, ...]}.
     """
     seed = getattr(cfg, "seed", 0)
-    wanted = [m for m in task.metrics if m in SINGLE_METRICS]
-    turns_wanted = {SINGLE_METRICS.index(m) + 1 for m in wanted}
+    names = task.metrics if metrics is None else metrics
+    turns_wanted = {names_.index(m) + 1 for m in names for names_ in (SINGLE_METRICS, PAIRWISE_METRICS)
+                    if m in names_}
+    wanted = [SINGLE_METRICS[t - 1] for t in sorted(turns_wanted)]
     models = [row for (row, name) in answers if name == task.name]
     by_id = {s.id: s for s in samples}
     if not wanted or not models:
