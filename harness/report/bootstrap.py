@@ -7,6 +7,12 @@ integers), so a percentile bootstrap of the mean is the honest, assumption-light
 Why paired: two models answer the same prompts, so per-sample differences remove the (large)
 between-prompt variance; comparing two independent CIs would badly understate significance.
 
+Why two-way with several training seeds: a score matrix (seeds x samples) has two sources of
+chance, the training seed and the prompt drawn from the benchmark, and the same prompts are
+answered under every seed (crossed, not nested). `crossed_bootstrap_means` draws seeds and
+prompts independently with replacement, so the interval covers both; with one seed it is the
+plain bootstrap exactly.
+
 Everything is seeded (numpy's PCG64 via `default_rng(seed)`) so a report is reproducible
 byte-for-byte, and vectorised (one `(B, n)` index matrix, chunked to bound memory).
 """
@@ -69,6 +75,28 @@ def bootstrap_means(values: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES,
     return out
 
 
+def crossed_bootstrap_means(matrix: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES,
+                            seed: int = 0) -> np.ndarray:
+    """Means of resamples of a (seeds x samples) matrix that draw seeds and samples (columns)
+    independently with replacement. One row: exactly bootstrap_means of that row."""
+    x = np.asarray(matrix, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"expected a (seeds x samples) matrix, got shape {x.shape}")
+    k, n = x.shape
+    if k == 1 or n == 0:
+        return bootstrap_means(x[0] if k else np.empty(0), n_resamples, seed)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_resamples)
+    rows = max(1, _CHUNK_ELEMENTS // (n * k))
+    for start in range(0, n_resamples, rows):
+        stop = min(n_resamples, start + rows)
+        samples = rng.integers(0, n, size=(stop - start, n))
+        seeds = rng.integers(0, k, size=(stop - start, k))
+        per_seed = x[:, samples].mean(axis=2).T  # (resamples, k): each seed's mean over drawn samples
+        out[start:stop] = np.take_along_axis(per_seed, seeds, axis=1).mean(axis=1)
+    return out
+
+
 def _interval(means: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1.0 - level) / 2.0 * 100.0
     lo, hi = np.percentile(means, [tail, 100.0 - tail])
@@ -85,6 +113,16 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, n_resamples: int = DEFAUL
     return CI(float(x.mean()), lo, hi, int(x.size))
 
 
+def crossed_ci(matrix: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+               level: float = 0.95) -> CI:
+    """CI of the mean of a (seeds x samples) matrix, resampling seeds and samples; n = samples."""
+    x = np.asarray(matrix, dtype=float)
+    if x.size == 0:
+        return CI(float("nan"), float("nan"), float("nan"), 0)
+    lo, hi = _interval(crossed_bootstrap_means(x, n_resamples, seed), level)
+    return CI(float(x.mean()), lo, hi, int(x.shape[1]))
+
+
 def paired_bootstrap(values: Sequence[float] | np.ndarray,
                      baseline: Sequence[float] | np.ndarray,
                      n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
@@ -99,17 +137,24 @@ def paired_bootstrap(values: Sequence[float] | np.ndarray,
     b = np.asarray(baseline, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"paired arrays differ in shape: {a.shape} vs {b.shape}")
-    if a.size == 0:
+    return paired_differences(np.atleast_2d(a - b), n_resamples, seed, level)
+
+
+def paired_differences(d: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                       level: float = 0.95) -> PairedResult:
+    """Mean of a (seeds x samples) matrix of paired differences, its crossed-bootstrap CI and the
+    re-centred p-value of paired_bootstrap; n = samples."""
+    d = np.asarray(d, dtype=float)
+    if d.size == 0:
         nan = float("nan")
         return PairedResult(nan, nan, nan, nan, 0)
-    d = a - b
     obs = float(d.mean())
-    means = bootstrap_means(d, n_resamples, seed)
+    means = crossed_bootstrap_means(d, n_resamples, seed)
     lo, hi = _interval(means, level)
     tol = 1e-12 * max(1.0, abs(obs))
     extreme = int(np.count_nonzero(np.abs(means - obs) >= abs(obs) - tol))
     p = (1 + extreme) / (n_resamples + 1)
-    return PairedResult(obs, lo, hi, min(1.0, p), int(d.size))
+    return PairedResult(obs, lo, hi, min(1.0, p), int(d.shape[1]))
 
 
 def paired_by_id(values: pd.Series, baseline: pd.Series, n_resamples: int = DEFAULT_RESAMPLES,

@@ -29,20 +29,34 @@ class Column:
 
 @dataclasses.dataclass(frozen=True)
 class RowKey:
+    """One leaderboard row: a model of a run, over every training seed it was run with."""
+
     run: str
     model: str
-    seed: int
+    seeds: tuple[int, ...]
     label: str
-    model_label: str
 
 
 @dataclasses.dataclass
 class Cell:
-    """The ok scores of one row x column (by sample id) and why the other samples are absent."""
+    """The ok scores of one row x column and why the other samples are absent.
+
+    `values`: per sample id, the mean over seeds of the samples scored ok under every seed;
+    `per_seed`: each seed's scores of those same ids (one row of the seeds x samples matrix that
+    the CI resamples); `seed_means`: each seed's mean over all its own ok samples."""
 
     values: pd.Series
     problems: Counter
     expected: int
+    per_seed: dict[int, pd.Series] = dataclasses.field(default_factory=dict)
+    seed_means: dict[int, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Seeds x samples, columns in the order of `values`."""
+        if not self.per_seed:
+            return np.atleast_2d(self.values.to_numpy())
+        return np.array([s.loc[self.values.index].to_numpy() for s in self.per_seed.values()])
 
     @property
     def status(self) -> str:
@@ -129,14 +143,28 @@ def cell_for(groups: dict[tuple[str, str], pd.DataFrame], col: Column,
     return Cell(pd.Series(values, dtype=float), problems, len(ids))
 
 
+def combine_seeds(per_seed: dict[int, Cell]) -> Cell:
+    """One cell from a row's per-seed cells: the samples scored ok under every seed (a sample
+    missing under one seed is counted among that seed's problems)."""
+    if len(per_seed) == 1:
+        (seed, cell), = per_seed.items()
+        return Cell(cell.values, cell.problems, cell.expected, {seed: cell.values},
+                    {seed: float(cell.values.mean()) if len(cell.values) else float("nan")})
+    ids = sorted(set.intersection(*(set(c.values.index) for c in per_seed.values())), key=str)
+    matrix = {seed: c.values.loc[ids] for seed, c in per_seed.items()}
+    values = pd.Series(np.mean([m.to_numpy() for m in matrix.values()], axis=0) if ids else [],
+                       index=ids, dtype=float)
+    problems: Counter = sum((c.problems for c in per_seed.values()), Counter())
+    return Cell(values, problems, sum(c.expected for c in per_seed.values()), matrix,
+                {seed: float(c.values.mean()) if len(c.values) else float("nan")
+                 for seed, c in per_seed.items()})
+
+
 def rows_of(runs: list[RunData]) -> list[RowKey]:
     labels = model_labels(runs)
     rows = []
     for run in runs:
         for model in pd.unique(run.scores["model"]):
-            seeds = sorted(pd.unique(run.scores.loc[run.scores["model"] == model, "seed"]))
-            for seed in seeds:
-                suffix = f" (seed {seed})" if len(seeds) > 1 else ""
-                base = labels[(run.name, model)]
-                rows.append(RowKey(run.name, model, int(seed), base + suffix, base))
+            seeds = tuple(int(s) for s in sorted(pd.unique(run.scores.loc[run.scores["model"] == model, "seed"])))
+            rows.append(RowKey(run.name, model, seeds, labels[(run.name, model)]))
     return rows

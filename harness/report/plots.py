@@ -136,7 +136,7 @@ def logp_dynamics(lb: "Leaderboard", runs: list[RunData],
     are averaged per step.
     """
     frames = []
-    labels = {(r.run, r.model): r.model_label for r in lb.row_keys}
+    labels = {(r.run, r.model): r.label for r in lb.row_keys}
     for run in runs:
         if run.dynamics is not None and not run.dynamics.empty:
             d = run.dynamics.copy()

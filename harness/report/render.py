@@ -20,6 +20,9 @@ COST_HEADERS = {"train:wall_s": "train wall (s)", "train:tokens": "train tokens"
                 "train:global_batch": "global batch"}
 LEGEND = ("Cells: mean [95% percentile-bootstrap CI] over scored samples; bold = best complete "
           "cell in its column (lowest for training cost); * = some samples missing, see notes.")
+SEEDS_LEGEND = ("Rows with several seeds: the mean over seeds, a CI that resamples seeds and samples, "
+                "and sd = the standard deviation of the per-seed means (each seed's value: "
+                "leaderboard_seeds.csv).")
 SUPPORT_NOTE = ("'supported' = the paired bootstrap rejects 'no difference' at p < 0.05 "
                 "(two-sided); the sign of the difference says which way.")
 
@@ -43,9 +46,11 @@ def _best(values: list[float], lower: bool) -> set[int]:
 def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[str],
                                                                          list[list[Cell]]]:
     """Header and rows of display cells shared by all renderers (values already rounded)."""
-    header = ["model"] + [c.key for c in lb.value_columns] + \
+    several = multi_seed(lb)
+    header = ["model"] + (["seeds"] if several else []) + [c.key for c in lb.value_columns] + \
         [COST_HEADERS[c] for c in lb.cost_columns]
-    rows: list[list[Cell]] = [[(label, False, "ok")] for label in lb["label"]]
+    rows: list[list[Cell]] = [[(label, False, "ok")] + ([(seeds, False, "ok")] if several else [])
+                              for label, seeds in zip(lb["label"], lb["seeds"])]
     for col in lb.value_columns:
         d = digits(lb, col.key)
         status = list(lb[f"{col.key}:status"])
@@ -56,6 +61,8 @@ def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[s
             if status[i] in ("ok", "partial"):
                 lo, hi = lb[f"{col.key}:lo"].iloc[i], lb[f"{col.key}:hi"].iloc[i]
                 text = f"{shown[i]:.{d}f} [{lo:.{d}f}, {hi:.{d}f}]"
+                sd = lb[f"{col.key}:seed_sd"].iloc[i]
+                text += f" sd {sd:.{d}f}" if math.isfinite(sd) else ""
                 text += "*" if status[i] == "partial" else ""
             elif status[i] == "not_judged":
                 reason = lb[f"{col.key}:reason"].iloc[i]
@@ -73,21 +80,29 @@ def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[s
     return header, rows
 
 
+def multi_seed(lb: "Leaderboard") -> bool:
+    return any("," in str(seeds) for seeds in lb["seeds"])
+
+
+def legend(lb: "Leaderboard") -> str:
+    return LEGEND + (" " + SEEDS_LEGEND if multi_seed(lb) else "")
+
+
 def _p(p: float) -> str:
     return "-" if not math.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def comparison_rows(lb: "Leaderboard") -> list[list[str]]:
-    """metric, model, baseline, difference [CI], p-value, verdict, n."""
+    """metric, model, baseline, difference [CI], p-value, verdict, n samples, seeds paired."""
     out = []
     for r in lb.comparisons.itertuples(index=False):
         d = digits(lb, r.metric)
         diff = "-" if r.n == 0 else f"{r.diff:+.{d}f} [{r.lo:+.{d}f}, {r.hi:+.{d}f}]"
-        out.append([r.metric, r.model, r.baseline, diff, _p(r.p_value), r.verdict, str(r.n)])
+        out.append([r.metric, r.model, r.baseline, diff, _p(r.p_value), r.verdict, str(r.n), str(r.seeds)])
     return out
 
 
-COMPARISON_HEADER = ["metric", "model", "baseline", "difference [95% CI]", "p", "verdict", "n"]
+COMPARISON_HEADER = ["metric", "model", "baseline", "difference [95% CI]", "p", "verdict", "n", "seeds"]
 
 
 def _md_table(header: list[str], rows: list[list[str]], right: Callable[[int], bool]) -> str:
@@ -111,12 +126,12 @@ def _md_cell(text: str, best: bool) -> str:
 def to_markdown(lb: "Leaderboard", notes: list[str], title: str = "Leaderboard") -> str:
     header, rows = table_cells(lb)
     text_rows = [[_md_cell(t, best) for t, best, _ in row] for row in rows]
-    parts = [f"# {title}", "", _md_table(header, text_rows, lambda j: j > 0), "", LEGEND]
+    parts = [f"# {title}", "", _md_table(header, text_rows, lambda j: j > 0), "", legend(lb)]
     if notes:  # right under the table: which cells are incomplete and why
         parts += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     if lb.baseline and not lb.comparisons.empty:
         parts += ["", f"## Paired comparisons vs {lb.baseline}", "",
-                  _md_table(COMPARISON_HEADER, comparison_rows(lb), lambda j: j in (3, 4, 6)),
+                  _md_table(COMPARISON_HEADER, comparison_rows(lb), lambda j: j in (3, 4, 6, 7)),
                   "", SUPPORT_NOTE]
     return "\n".join(parts) + "\n"
 
@@ -144,7 +159,7 @@ def to_latex(lb: "Leaderboard", notes: list[str]) -> str:
             else:
                 cells.append(tex_escape(text))
         lines.append(" & ".join(cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "% " + LEGEND]
+    lines += ["\\bottomrule", "\\end{tabular}", "% " + legend(lb)]
     lines += ["% " + n.replace("\n", " ") for n in notes]
     return "\n".join(lines) + "\n"
 
@@ -185,7 +200,7 @@ def to_html(lb: "Leaderboard", notes: list[str], title: str = "Leaderboard",
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>", _html_table(header, rows),
-             f'<p class="legend">{html.escape(LEGEND)}</p>',
+             f'<p class="legend">{html.escape(legend(lb))}</p>',
              f'<h2 id="notes">Notes</h2>\n<ul>{items}</ul>']
     if lb.baseline and not lb.comparisons.empty:
         cmp_rows = [[(c, False, "ok") for c in row] for row in comparison_rows(lb)]

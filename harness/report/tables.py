@@ -1,4 +1,4 @@
-"""The leaderboard: one row per model (per seed when a run has several), CIs per task x metric.
+"""The leaderboard: one row per model, CIs per task x metric, over every seed the model has.
 
 Design choices, and why:
 * A cell uses only samples whose status is "ok" (see cells.py); everything else is counted and
@@ -8,20 +8,24 @@ Design choices, and why:
   run, so a model that simply has fewer rows (a generation that died half-way) is flagged too.
 * MT-Bench turn metrics (`<family>_turn<k>`) also get a per-question average column, because
   the question is the unit sampled from the benchmark (see bootstrap.per_question_average).
+* A model trained under several seeds is one row: the mean over seeds, a CI that resamples
+  seeds and samples (bootstrap.crossed_bootstrap_means), the spread of the per-seed means
+  (`:seed_sd`), and each seed's own mean in `seeds_table` (leaderboard_seeds.csv). Runs that
+  differ only in seed merge into one row (same run name, same model).
 * Models from several runs are merged; a model name used by more than one run is prefixed with
   its run name so the rows stay distinguishable.
 """
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.report import render
-from harness.report.bootstrap import DEFAULT_RESAMPLES, bootstrap_ci, paired_by_id
-from harness.report.cells import Column, RowKey, cell_for, columns_of, rows_of
+from harness.report.bootstrap import DEFAULT_RESAMPLES, crossed_ci, paired_differences
+from harness.report.cells import Column, RowKey, cell_for, columns_of, combine_seeds, rows_of
 from harness.report.load import RunData, load_runs
 from harness.store import atomic_write_text
 
@@ -32,12 +36,14 @@ ALPHA = 0.05
 class Leaderboard(pd.DataFrame):
     """The leaderboard table (a DataFrame) plus what renderers need beside it.
 
-    Columns: run, model, seed, label, then `<task>/<metric>:{mean,lo,hi,n,status,reason}` per
-    value column, then `train:wall_s`, `train:tokens`, `train:global_batch` when any run has train_costs.csv.
+    Columns: run, model, seeds ("0,1,2"), label, then
+    `<task>/<metric>:{mean,lo,hi,n,seed_sd,status,reason}` per value column, then
+    `train:wall_s`, `train:tokens`, `train:global_batch` (means over seeds) when any run has
+    train_costs.csv. `seeds_table`: one row per model x seed with each column's mean.
     """
 
     _metadata = ["notes", "comparisons", "baseline", "value_columns", "cost_columns", "cells",
-                 "row_keys"]
+                 "row_keys", "seeds_table"]
 
     @property
     def _constructor(self) -> type["Leaderboard"]:
@@ -77,8 +83,10 @@ def _compress(where: list[str], rows: list[RowKey], columns: list[Column]) -> st
 
 def _comparisons(rows: list[RowKey], columns: list[Column], cells: dict, baseline: str,
                  seed: int, n_resamples: int) -> tuple[pd.DataFrame, list[str]]:
-    """Each non-baseline row vs the baseline row of the same run and seed where there is one."""
-    base_rows = [i for i, r in enumerate(rows) if baseline in (r.label, r.model_label, r.model)]
+    """Each non-baseline row vs the baseline row (of the same run where there is one), paired by
+    sample and by seed: seed s against the baseline's seed s, or against its only seed when the
+    baseline has one (the base checkpoint)."""
+    base_rows = [i for i, r in enumerate(rows) if baseline in (r.label, r.model)]
     if not base_rows:
         known = ", ".join(r.label for r in rows)
         return pd.DataFrame(), [f"baseline {baseline!r} not found among models ({known}); "
@@ -91,30 +99,43 @@ def _comparisons(rows: list[RowKey], columns: list[Column], cells: dict, baselin
         for i, row in enumerate(rows):
             if i in base_rows:
                 continue
-            b = max(base_rows, key=lambda j: (rows[j].run == row.run, rows[j].seed == row.seed))
-            res = paired_by_id(cells[(i, col.key)].values, cells[(b, col.key)].values,
-                               n_resamples, seed)
+            b = max(base_rows, key=lambda j: rows[j].run == row.run)
+            d, pairing = _paired_matrix(cells[(i, col.key)], cells[(b, col.key)])
+            res = paired_differences(d, n_resamples, seed)
             verdict = "missing" if res.n == 0 else \
                 ("supported" if res.supported(ALPHA) else "not supported")
             if res.n == 0:
                 notes.append(f"paired {col.key}: {row.label} vs {rows[b].label}: "
-                             "no sample scored for both")
+                             f"no sample scored for both{pairing}")
             records.append({"metric": col.key, "model": row.label, "baseline": rows[b].label,
-                            "n": res.n, "diff": res.diff, "lo": res.lo, "hi": res.hi,
-                            "p_value": res.p_value, "verdict": verdict})
+                            "seeds": len(d) if res.n else 0, "n": res.n, "diff": res.diff,
+                            "lo": res.lo, "hi": res.hi, "p_value": res.p_value, "verdict": verdict})
     return pd.DataFrame.from_records(records), notes
+
+
+def _paired_matrix(cell, base) -> tuple[np.ndarray, str]:
+    """(seeds x samples) differences on the samples both cells scored under every seed used."""
+    if len(base.per_seed) == 1:
+        (base_scores,) = base.per_seed.values()
+        pairs = [(cell.per_seed[s], base_scores) for s in cell.per_seed]
+    else:
+        pairs = [(cell.per_seed[s], base.per_seed[s]) for s in cell.per_seed if s in base.per_seed]
+    if not pairs:
+        return np.empty((0, 0)), " (no seed in common)"
+    ids = sorted(set.intersection(*(set(a.index) & set(b.index) for a, b in pairs)), key=str)
+    return np.array([a.loc[ids].to_numpy() - b.loc[ids].to_numpy() for a, b in pairs]), ""
 
 
 def _costs(run: RunData, row: RowKey, notes: list[str]) -> dict[str, float]:
     out = dict.fromkeys(COST_COLUMNS, float("nan"))
     if run.costs is None:
         return out
-    hit = run.costs[(run.costs["model"] == row.model) & (run.costs["seed"] == row.seed)]
+    hit = run.costs[(run.costs["model"] == row.model) & run.costs["seed"].isin(row.seeds)]
     if hit.empty:
         notes.append(f"train cost for {row.label}: no row in {run.name}/train_costs.csv")
-    else:
-        out.update({"train:wall_s": hit["wall_s"].iloc[-1], "train:tokens": hit["tokens"].iloc[-1],
-                    "train:global_batch": hit["global_batch"].iloc[-1]})
+    else:  # load_runs keeps the last row per (model, seed); the mean is over seeds
+        out.update({"train:wall_s": hit["wall_s"].mean(), "train:tokens": hit["tokens"].mean(),
+                    "train:global_batch": hit["global_batch"].mean()})
     return out
 
 
@@ -128,25 +149,32 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
     has_costs = any(run.costs is not None for run in runs)
     notes = [f"{run.name}: {note}" for run in runs for note in run.notes]
     cost_notes: list[str] = []
-    cells, records = {}, []
+    cells, records, seed_records = {}, [], []
     for i, row in enumerate(rows):
         s = by_name[row.run].scores
-        sub = s[(s["model"] == row.model) & (s["seed"] == row.seed)]
-        groups = {key: g for key, g in sub.groupby(["task", "metric"], sort=False)}
-        rec: dict[str, object] = {"run": row.run, "model": row.model, "seed": row.seed,
-                                  "label": row.label}
+        by_seed = {seed: {key: g for key, g in s[(s["model"] == row.model) & (s["seed"] == seed)]
+                          .groupby(["task", "metric"], sort=False)} for seed in row.seeds}
+        rec: dict[str, object] = {"run": row.run, "model": row.model,
+                                  "seeds": ",".join(map(str, row.seeds)), "label": row.label}
+        seed_recs = {seed: {"run": row.run, "model": row.model, "seed": seed, "label": row.label}
+                     for seed in row.seeds}
         for col in columns:
-            cell = cell_for(groups, col, expected.get((row.run, col.task), set()))
+            want = expected.get((row.run, col.task), set())
+            cell = combine_seeds({seed: cell_for(groups, col, want) for seed, groups in by_seed.items()})
             cells[(i, col.key)] = cell
-            ci = bootstrap_ci(cell.values.to_numpy(), n_resamples, seed)
+            ci = crossed_ci(cell.matrix, n_resamples, seed)
+            spread = np.std(list(cell.seed_means.values()), ddof=1) if len(row.seeds) > 1 else float("nan")
             rec.update({f"{col.key}:mean": ci.mean, f"{col.key}:lo": ci.lo,
-                        f"{col.key}:hi": ci.hi, f"{col.key}:n": ci.n,
+                        f"{col.key}:hi": ci.hi, f"{col.key}:n": ci.n, f"{col.key}:seed_sd": spread,
                         f"{col.key}:status": cell.status,
                         f"{col.key}:reason": cell.reason if cell.status != "ok" else ""})
+            for seed_, mean in cell.seed_means.items():
+                seed_recs[seed_][f"{col.key}:mean"] = mean
         if has_costs:
             rec.update(_costs(by_name[row.run], row, cost_notes))
         records.append(rec)
-    lb = Leaderboard(pd.DataFrame.from_records(records, columns=["run", "model", "seed", "label"]
+        seed_records += seed_recs.values()
+    lb = Leaderboard(pd.DataFrame.from_records(records, columns=["run", "model", "seeds", "label"]
                                                if not records else None))
     notes += [f"{run.name}: scores.csv has no rows" for run in runs if run.scores.empty]
     notes += _cell_notes(rows, columns, cells) + cost_notes
@@ -156,6 +184,7 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
         notes += cmp_notes
     lb.notes, lb.comparisons, lb.baseline = notes, comparisons, baseline
     lb.value_columns, lb.cells, lb.row_keys = columns, cells, rows
+    lb.seeds_table = pd.DataFrame.from_records(seed_records)
     lb.cost_columns = list(COST_COLUMNS) if has_costs else []
     return lb
 
@@ -204,8 +233,10 @@ def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = No
     notes += list(lb.notes) + plot_notes
     title = "Leaderboard: " + ", ".join(run.name for run in runs)
     files = {"md": out_dir / "leaderboard.md", "csv": out_dir / "leaderboard.csv",
+             "seeds": out_dir / "leaderboard_seeds.csv",
              "tex": out_dir / "leaderboard.tex", "html": out_dir / "leaderboard.html"}
     atomic_write_text(files["csv"], pd.DataFrame(lb).to_csv(index=False))
+    atomic_write_text(files["seeds"], lb.seeds_table.to_csv(index=False))
     atomic_write_text(files["md"], render.to_markdown(lb, notes, title))
     atomic_write_text(files["tex"], render.to_latex(lb, notes))
     atomic_write_text(files["html"], render.to_html(lb, notes, title, images))

@@ -1,6 +1,7 @@
 """Leaderboard building: merged runs, partial / not-judged data, comparisons, bad input."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,10 @@ def test_leaderboard_shape_two_runs_three_models_two_tasks(make_run) -> None:
     assert list(lb["label"]) == ["sft", "dpo", "orpo"]
     assert list(lb["run"]) == ["runA", "runA", "runB"]
     assert [c.key for c in lb.value_columns] == KEYS
-    stats = [f"{k}:{s}" for k in KEYS for s in ("mean", "lo", "hi", "n", "status", "reason")]
-    assert list(lb.columns) == ["run", "model", "seed", "label"] + stats + \
+    stats = [f"{k}:{s}" for k in KEYS for s in ("mean", "lo", "hi", "n", "seed_sd", "status", "reason")]
+    assert list(lb.columns) == ["run", "model", "seeds", "label"] + stats + \
         ["train:wall_s", "train:tokens", "train:global_batch"]
-    assert lb.shape == (3, 4 + 6 * len(KEYS) + 3)
+    assert lb.shape == (3, 4 + 7 * len(KEYS) + 3)
     assert list(lb["hh_rlhf_gen/bleu4:n"]) == [40, 40, 40]
     assert list(lb["mt_bench/mt_bench_avg:n"]) == [16, 16, 16]
     assert (lb["hh_rlhf_gen/bleu4:lo"] <= lb["hh_rlhf_gen/bleu4:mean"]).all()
@@ -41,12 +42,54 @@ def test_average_column_is_mean_of_turns(make_run) -> None:
     assert lb["mt_bench/mt_bench_avg:mean"].iloc[0] == pytest.approx(((t1 + t2) / 2).mean())
 
 
-def test_clashing_model_names_are_prefixed_and_seeds_split(make_run) -> None:
+def test_clashing_model_names_are_prefixed_and_seeds_merged(make_run) -> None:
     a = make_run("runA", ["sft", "dpo"])
     b = make_run("runB", ["dpo"], seeds=(0, 1))
     lb = build_leaderboard([a, b])
-    assert list(lb["label"]) == ["sft", "runA/dpo", "runB/dpo (seed 0)", "runB/dpo (seed 1)"]
-    assert list(lb["seed"]) == [0, 0, 0, 1]
+    assert list(lb["label"]) == ["sft", "runA/dpo", "runB/dpo"]
+    assert list(lb["seeds"]) == ["0", "0", "0,1"]
+    assert list(lb.seeds_table["label"]) == ["sft", "runA/dpo", "runB/dpo", "runB/dpo"]
+    assert list(lb.seeds_table["seed"]) == [0, 0, 0, 1]
+
+
+def test_several_seeds_one_row_mean_spread_and_crossed_ci(make_run) -> None:
+    """Three seeds of one model: the row's mean is the mean over seeds, sd is the spread of the
+    per-seed means, and the CI (resampling seeds and samples) is wider than any one seed's."""
+    rows = score_rows(["dpo"], seeds=(0, 1, 2), rng_seed=3)
+    rows = [r[:5] + [f"{float(r[5]) + 8 * r[1]:.3f}"] + r[6:] for r in rows]  # a strong seed effect
+    lb = build_leaderboard([make_run("r", rows=rows, costs=False, dynamics=False)])
+    key = "hh_rlhf_gen/bleu4"
+    per_seed = lb.seeds_table.set_index("seed")[f"{key}:mean"]
+    assert len(lb) == 1 and list(per_seed.index) == [0, 1, 2]
+    assert lb[f"{key}:mean"].iloc[0] == pytest.approx(per_seed.mean())
+    assert lb[f"{key}:seed_sd"].iloc[0] == pytest.approx(per_seed.std(ddof=1))
+    assert lb[f"{key}:seed_sd"].iloc[0] > 5
+    assert lb[f"{key}:n"].iloc[0] == 40  # samples, not samples x seeds
+    one = build_leaderboard([make_run("one", rows=[r for r in rows if r[1] == 0], costs=False,
+                                      dynamics=False)])
+    assert math.isnan(one[f"{key}:seed_sd"].iloc[0])
+    width3 = lb[f"{key}:hi"].iloc[0] - lb[f"{key}:lo"].iloc[0]
+    width1 = one[f"{key}:hi"].iloc[0] - one[f"{key}:lo"].iloc[0]
+    assert width3 > 2 * width1 > 0  # the seeds' spread is in the interval
+    md = to_markdown(lb, lb.notes)
+    assert "| seeds |" in md and " sd " in md and "resamples seeds and samples" in md
+
+
+def test_paired_comparison_pairs_by_seed(make_run) -> None:
+    """A model equal to the baseline seed by seed is 'no difference' (p = 1), even though its
+    seeds differ among themselves; pairing seed 0 with seed 1 would see differences."""
+    rows = score_rows(["sft"], seeds=(0, 1, 2), rng_seed=5)
+    rows += [["twin"] + r[1:] for r in rows]
+    lb = build_leaderboard([make_run("r", rows=rows, costs=False, dynamics=False)], baseline="sft")
+    cmp = lb.comparisons.set_index(["metric", "model"])
+    twin = cmp.loc[("hh_rlhf_gen/bleu4", "twin")]
+    assert twin["diff"] == 0 and twin["lo"] == twin["hi"] == 0 and twin["p_value"] == 1.0
+    assert twin["seeds"] == 3
+    shifted = [["twin"] + [(r[1] + 1) % 3] + r[2:] for r in rows if r[0] == "sft"]
+    lb2 = build_leaderboard([make_run("r2", rows=[r for r in rows if r[0] == "sft"] + shifted,
+                                      costs=False, dynamics=False)], baseline="sft")
+    mispaired = lb2.comparisons.set_index(["metric", "model"]).loc[("hh_rlhf_gen/bleu4", "twin")]
+    assert mispaired["hi"] - mispaired["lo"] > 1  # the same scores under other seeds: not paired
 
 
 def test_paired_comparisons_against_baseline(make_run) -> None:
