@@ -149,7 +149,9 @@ class GenerationSpec(Strict):
 
 class RunConfig(Strict):
     run_name: str
-    seed: int = 0
+    seed: int = Field(0, description="seed of data preparation, the starting checkpoint and the report")
+    seeds: list[int] | None = Field(None, min_length=1, description="training seeds: every method is trained "
+                                    "once per seed from the same starting checkpoint (default: [seed])")
     results_dir: str = "results"
     cache_dir: str | None = None
     model: ModelSpec
@@ -164,6 +166,17 @@ class RunConfig(Strict):
     judge: JudgeConfig | None = None
     baseline: str | None = Field(None, description="method row for paired bootstrap comparisons")
     tasks_dirs: list[str] = Field(default_factory=list)
+
+    @property
+    def training_seeds(self) -> list[int]:
+        return self.seeds if self.seeds is not None else [self.seed]
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError(f"seeds repeat a value: {v}")
+        return v
 
     def train_for(self, spec: MethodSpec) -> TrainSpec:
         """The run's `train` section with the method's own overrides applied."""

@@ -41,6 +41,8 @@ class Pipeline:
         self.timings: dict[str, float] = {}
         self.stage_keys: dict[str, str] = {}
         self.computed: list[str] = []
+        #: checkpoint name (the model id in answer and judgment files) -> (leaderboard row, seed)
+        self.ids: dict[str, tuple[str, int]] = {}
 
     @contextmanager
     def _timed(self, name: str):
@@ -66,26 +68,32 @@ class Pipeline:
         checkpoints: dict[str, tuple[str, str]] = {}
         if self.cfg.include_base:
             checkpoints["base"] = (base_key, base_dir)
+            self.ids["base"] = ("base", self.cfg.seed)
         with self._timed("reference"):
             ref_values = self._reference(base_key, base_dir, data)
         costs, dynamics = [], []
+        seeds = self.cfg.training_seeds
         with self._timed("train"):
-            for spec in self.cfg.methods:
-                key, model_dir, info, rows = self._train(spec, base_key, base_dir, data, ref_values)
-                checkpoints[spec.row] = (key, model_dir)
-                costs.append({"model": spec.row, "seed": self.cfg.seed, "wall_s": info["wall_s"],
-                              "tokens": info["tokens"], "steps": info["steps"],
-                              "global_batch": info.get("global_batch"),
-                              "learning_rate": self.cfg.train_for(spec).learning_rate,
-                              "peft": self.cfg.peft.method if self.cfg.peft else "full"})
-                dynamics += [{"model": spec.row, "seed": self.cfg.seed, **r} for r in rows]
+            for seed in seeds:
+                for spec in self.cfg.methods:
+                    name = spec.row if len(seeds) == 1 else f"{spec.row}-seed{seed}"
+                    key, model_dir, info, rows = self._train(spec, seed, name, base_key, base_dir, data,
+                                                             ref_values)
+                    checkpoints[name] = (key, model_dir)
+                    self.ids[name] = (spec.row, seed)
+                    costs.append({"model": spec.row, "seed": seed, "wall_s": info["wall_s"],
+                                  "tokens": info["tokens"], "steps": info["steps"],
+                                  "global_batch": info.get("global_batch"),
+                                  "learning_rate": self.cfg.train_for(spec).learning_rate,
+                                  "peft": self.cfg.peft.method if self.cfg.peft else "full"})
+                    dynamics += [{"model": spec.row, "seed": seed, **r} for r in rows]
         with self._timed("token_logps"):
-            token_rows = self._token_logps(checkpoints, data)
+            token_rows, pair_rows = self._token_logps(checkpoints, data)
         with self._timed("generate"):
             answers = self._generate(checkpoints, tasks)
         with self._timed("score"):
             scores = self._score(answers, tasks)
-        self._write_results(answers, scores, costs, dynamics, token_rows)
+        self._write_results(answers, scores, costs, dynamics, token_rows, pair_rows)
         with self._timed("report"):
             from harness.report.tables import write_reports
             write_reports([self.out], self.out, baseline=self.cfg.baseline)
@@ -205,18 +213,18 @@ class Pipeline:
             out[max_length] = values
         return out
 
-    def _train(self, spec, base_key, base_dir, data: PreparedData, ref_values):
+    def _train(self, spec, seed: int, name: str, base_key, base_dir, data: PreparedData, ref_values):
         method = build_method(spec.name, spec.params)
         train = self.cfg.train_for(spec)
         stage = self._stage("train", {"base": base_key, "data": data.preference_hash(), "method": spec.name,
                                       "params": method.params.__dict__, "train": train.model_dump(),
                                       "peft": self.cfg.peft and self.cfg.peft.model_dump(),
                                       "dtype": self.cfg.model.dtype, "probes": data.test_pairs_hash(),
-                                      "seed": self.cfg.seed, "label": spec.row})
+                                      "seed": seed, "label": name})
         if stage.done:
-            console.print(f"{spec.row}: cached ({stage.key})")
+            console.print(f"{name}: cached ({stage.key})")
             return stage.key, str(stage.dir / "model"), stage.info(), read_json(stage.dir / "dynamics.json")
-        self.computed.append(f"train:{spec.row}")
+        self.computed.append(f"train:{name}")
         from datasets import Dataset
 
         from harness.train.reference import attach_reference
@@ -227,31 +235,34 @@ class Pipeline:
         probes = {k: [r for r in data.test_pairs if r["kind"] == k][:train.probe_pairs]
                   for k in pair_kinds(data.test_pairs)}
         length = f"{train.max_steps} steps" if train.max_steps else f"{train.num_epochs} epochs"
-        console.print(f"{spec.row}: training {length} ({method.paper})")
-        info, rows = train_method(method, base_dir, dataset, train, stage.dir, self.cfg.seed, probes,
+        console.print(f"{name}: training {length} ({method.paper})")
+        info, rows = train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
                                   peft=self.cfg.peft, dtype=self.cfg.model.dtype)
         atomic_write_json(stage.dir / "dynamics.json", rows)
         atomic_write_json(stage.dir / "log_history.json", info.pop("log_history"))
         stage.mark_done(info)
         return stage.key, str(stage.dir / "model"), info, rows
 
-    def _token_logps(self, checkpoints, data: PreparedData) -> list[dict]:
-        """DPOP Fig. 4: mean log-prob of chosen tokens after the first differing token, per kind."""
-        from harness.train.logps import mean_logp_after_first_diff, pair_logps
-        rows = []
+    def _token_logps(self, checkpoints, data: PreparedData) -> tuple[list[dict], list[dict]]:
+        """DPOP Fig. 4 per checkpoint: per kind of test pair, the mean log-prob of chosen tokens
+        after the first differing token and of whole completions; and the same per pair (the
+        unit the findings resample)."""
+        from harness.train.logps import logp_after_first_diff, mean_logp_after_first_diff, pair_logps
+        rows, pair_rows = [], []
         kinds = pair_kinds(data.test_pairs)
         if not kinds:
-            return rows
-        for row, (key, model_dir) in checkpoints.items():
+            return rows, pair_rows
+        for name, (key, model_dir) in checkpoints.items():
             stage = self._stage("token_logps", {"checkpoint": key, "pairs": data.test_pairs_hash(),
                                                 "kinds": kinds, "dtype": self.cfg.model.dtype,
-                                                "max_length": self.cfg.train.max_length, "label": row})
+                                                "max_length": self.cfg.train.max_length, "per_pair": True,
+                                                "label": name})
             if not stage.done:
-                self.computed.append(f"token_logps:{row}")
+                self.computed.append(f"token_logps:{name}")
                 from harness.models.load import load_model, load_tokenizer
                 tok = load_tokenizer(model_dir)
                 model = load_model(model_dir, self.cfg.model.dtype)
-                result = []
+                result, per_pair = [], []
                 for kind in kinds:
                     pairs = [r for r in data.test_pairs if r["kind"] == kind]
                     scored = pair_logps(model, tok, pairs, max_length=self.cfg.train.max_length)
@@ -261,9 +272,15 @@ class Pipeline:
                                    "logp_after_first_diff": round(mean_logp_after_first_diff(scored), 5),
                                    "logp_chosen": round(sum(s["chosen_sum"] for s in scored) / len(scored), 5),
                                    "logp_rejected": round(sum(s["rejected_sum"] for s in scored) / len(scored), 5)})
+                    per_pair += [{"kind": kind, "pair_id": s["id"], "logp_chosen": round(s["chosen_sum"], 5),
+                                  "logp_rejected": round(s["rejected_sum"], 5),
+                                  "logp_after_first_diff": round(logp_after_first_diff(s), 5)} for s in scored]
+                atomic_write_json(stage.dir / "pairs.json", per_pair)
                 stage.mark_done({"rows": result})
-            rows += [{"model": row, "seed": self.cfg.seed, **r} for r in stage.info()["rows"]]
-        return rows
+            model, seed = self.ids[name]
+            rows += [{"model": model, "seed": seed, **r} for r in stage.info()["rows"]]
+            pair_rows += [{"model": model, "seed": seed, **r} for r in read_json(stage.dir / "pairs.json")]
+        return rows, pair_rows
 
     def _generate(self, checkpoints, tasks) -> dict[tuple[str, str], list[dict]]:
         from harness.generate.stage import GeneratorPool, generate_task_answers
@@ -297,14 +314,16 @@ class Pipeline:
         rows = []
         for task, samples in tasks:
             task_answers = {key: records for key, records in answers.items() if key[1] == task.name}
-            for (row, _), records in task_answers.items():
-                rows += score_answers(task, samples, [r["turns"] for r in records], row, self.cfg.seed)
+            for (name, _), records in task_answers.items():
+                rows += score_answers(task, samples, [r["turns"] for r in records], name, 0)
             for judge, names in judge_groups(task.metrics).items():
                 rows += judge(self.cfg, task, samples, task_answers, names, self.out, self.cache)
+        for r in rows:  # checkpoint names -> leaderboard row and training seed
+            r["model"], r["seed"] = self.ids[r["model"]]
         return rows
 
     # ---------------------------------------------------------------- outputs
-    def _write_results(self, answers, scores, costs, dynamics, token_rows) -> None:
+    def _write_results(self, answers, scores, costs, dynamics, token_rows, pair_rows) -> None:
         from harness.judge.mt_bench import write_model_answers
         self.out.mkdir(parents=True, exist_ok=True)
         for (row, task_name), records in answers.items():
@@ -317,6 +336,8 @@ class Pipeline:
                                                "margin"], dynamics)
         write_csv(self.out / "token_logps.csv", ["model", "seed", "kind", "n", "logp_after_first_diff",
                                                   "logp_chosen", "logp_rejected"], token_rows)
+        write_csv(self.out / "pair_logps.csv", ["model", "seed", "kind", "pair_id", "logp_chosen", "logp_rejected",
+                                                 "logp_after_first_diff"], pair_rows)
 
     def _write_manifest(self, data, t0, checkpoints, costs) -> None:
         """The run's manifest. `history` keeps every invocation's wall times, so a warm rerun does
@@ -336,11 +357,11 @@ class Pipeline:
             "run_name": self.cfg.run_name, "config": self.cfg.model_dump(mode="json"),
             "config_file": str(self.config_path) if self.config_path else None,
             "harness_code_version": CODE_VERSION, "packages": package_versions(), "hardware": hardware(),
-            "seeds": {"run": self.cfg.seed}, "stage_wall_s": self.timings,
+            "seeds": {"run": self.cfg.seed, "training": self.cfg.training_seeds}, "stage_wall_s": self.timings,
             "total_wall_s": total, "computed_this_run": self.computed, "history": history,
             "stage_keys": self.stage_keys, "data": data.summary,
-            "training": {c["model"]: {k: c[k] for k in ("global_batch", "learning_rate", "peft", "steps")}
-                         for c in costs},
+            "training": {name: {k: c[k] for k in ("global_batch", "learning_rate", "peft", "steps")}
+                         for name, c in zip([n for n in checkpoints if n != "base"], costs)},
             "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d) in checkpoints.items()}})
 
 

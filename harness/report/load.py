@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -173,9 +174,57 @@ def load_run(run_dir: Path) -> RunData:
     return run
 
 
+#: config fields that may differ between runs merged into one (see merge_seed_runs)
+SEED_ONLY_FIELDS = ("run_name", "seed", "seeds", "results_dir", "cache_dir")
+
+
+def _config_sans_seed(run: RunData) -> str | None:
+    try:
+        config = json.loads((run.path / "manifest.json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return json.dumps({k: v for k, v in config.items() if k not in SEED_ONLY_FIELDS}, sort_keys=True)
+
+
+def merge_seed_runs(runs: list[RunData]) -> list[RunData]:
+    """Runs whose configs differ only in their seeds become one run (the first one's name), so
+    each model is one row over all their seeds. A seed present in two runs keeps the later one."""
+    groups: dict[str, list[RunData]] = {}
+    out: list[RunData] = []
+    for run in runs:
+        key = _config_sans_seed(run)
+        if key is None:
+            out.append(run)
+        elif key in groups:
+            groups[key].append(run)
+        else:
+            groups[key] = [run]
+            out.append(run)
+    for members in groups.values():
+        if len(members) == 1:
+            continue
+        first = members[0]
+        first.scores = _concat([m.scores for m in members], ["model", "seed", "task", "metric", "sample_id"])
+        first.costs = _concat([m.costs for m in members], ["model", "seed"])
+        first.dynamics = _concat([m.dynamics for m in members], ["model", "seed", "step", "kind"])
+        first.notes += [note for m in members[1:] for note in m.notes]
+        first.notes.append(f"runs {', '.join(m.name for m in members)} differ only in seed: merged as "
+                           f"{first.name}")
+    return out
+
+
+def _concat(frames: list[pd.DataFrame | None], key: list[str]) -> pd.DataFrame | None:
+    present = [f for f in frames if f is not None]
+    if not present:
+        return None
+    merged = pd.concat(present, ignore_index=True)
+    return merged.drop_duplicates([k for k in key if k in merged.columns], keep="last").reset_index(drop=True)
+
+
 def load_runs(run_dirs: list[Path]) -> list[RunData]:
-    """Load several runs, making run names unique so merged rows stay distinguishable."""
-    runs = [load_run(Path(d)) for d in run_dirs]
+    """Load several runs, merging those that differ only in seed and making run names unique so
+    merged rows stay distinguishable."""
+    runs = merge_seed_runs([load_run(Path(d)) for d in run_dirs])
     seen: dict[str, int] = {}
     for run in runs:
         count = seen.get(run.name, 0) + 1

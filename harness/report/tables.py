@@ -240,6 +240,12 @@ def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = No
     atomic_write_text(files["md"], render.to_markdown(lb, notes, title))
     atomic_write_text(files["tex"], render.to_latex(lb, notes))
     atomic_write_text(files["html"], render.to_html(lb, notes, title, images))
+    if len(runs) == 1 and (runs[0].path / "manifest.json").exists():  # runs differing only in seed: one
+        from harness.report.findings import findings, read_pairs, to_markdown as findings_markdown
+        manifest = json.loads((runs[0].path / "manifest.json").read_text())
+        items = findings(manifest, read_pairs(run_dirs), lb.comparisons, seed=seed)
+        files["findings"] = out_dir / "findings.md"
+        atomic_write_text(files["findings"], findings_markdown(items, runs[0].name))
     if not lb.comparisons.empty:
         files["comparisons"] = out_dir / "comparisons.csv"
         atomic_write_text(files["comparisons"], lb.comparisons.to_csv(index=False))

@@ -73,17 +73,25 @@ def pair_logps(model, tokenizer, rows: list[dict], batch_size: int = 32,
     which the chosen and rejected completions differ (token-level analysis of DPOP §3). With
     `max_length`, pairs are truncated as training truncates them, so the probes measure what the
     loss sees (and long real dialogues cost no more than a training batch)."""
-    split = [truncate_pair(tokenize_pair(tokenizer, r), max_length) for r in rows]
-    split = [s for s in split if s is not None]
+    kept = [(r, truncate_pair(tokenize_pair(tokenizer, r), max_length)) for r in rows]
+    kept = [(r, s) for r, s in kept if s is not None]
+    split = [s for _, s in kept]
     prompts = [s[0] for s in split]
     chosen = completion_token_logps(model, tokenizer.pad_token_id, prompts, [s[1] for s in split], batch_size)
     rejected = completion_token_logps(model, tokenizer.pad_token_id, prompts, [s[2] for s in split], batch_size)
     out = []
-    for (p, c, r), lc, lr in zip(split, chosen, rejected):
+    for (row, (p, c, r)), lc, lr in zip(kept, chosen, rejected):
         first_diff = common_prefix_length(c, r)
-        out.append({"chosen_sum": float(lc.sum()), "rejected_sum": float(lr.sum()),
+        out.append({"id": row.get("id"), "chosen_sum": float(lc.sum()), "rejected_sum": float(lr.sum()),
                     "chosen_tokens": lc, "first_diff": first_diff})
     return out
+
+
+def logp_after_first_diff(record: dict[str, Any]) -> float:
+    """One pair's mean log-prob of chosen tokens strictly after the first differing token (NaN
+    where none follow)."""
+    after = record["chosen_tokens"][record["first_diff"] + 1:]
+    return float(after.mean()) if len(after) else float("nan")
 
 
 def mean_logp_after_first_diff(records: list[dict[str, Any]]) -> float:

@@ -204,3 +204,19 @@ def test_bad_optional_file_is_noted_not_fatal(make_run) -> None:
     lb = build_leaderboard([run])
     assert "train:wall_s" not in lb.columns
     assert any("train_costs.csv:2: wall_s" in n and "ignored" in n for n in lb.notes)
+
+
+def test_runs_that_differ_only_in_seed_merge(make_run) -> None:
+    """`harness table` over q-s0 and q-s1 (same config, seed 0 and seed 1): one row per model over
+    both seeds. A run whose config differs in anything else stays apart."""
+    import json
+    dirs = []
+    for name, seed, lr in (("q-s0", 0, 1e-5), ("q-s1", 1, 1e-5), ("q-lr", 2, 3e-5)):
+        run = make_run(name, ["dpo"], seeds=(seed,), rng_seed=seed)
+        config = {"run_name": name, "seeds": [seed], "train": {"learning_rate": lr}}
+        (run / "manifest.json").write_text(json.dumps({"run_name": name, "config": config}))
+        dirs.append(run)
+    lb = build_leaderboard(dirs)
+    assert list(lb["label"]) == ["q-s0/dpo", "q-lr/dpo"]
+    assert list(lb["seeds"]) == ["0,1", "2"]
+    assert any("runs q-s0, q-s1 differ only in seed: merged as q-s0" in n for n in lb.notes)
