@@ -94,10 +94,11 @@ class Pipeline:
         with self._timed("score"):
             scores = self._score(answers, tasks)
         self._write_results(answers, scores, costs, dynamics, token_rows, pair_rows)
+        self._write_manifest(data, t0, checkpoints, costs)  # the report reads the run's config from it
         with self._timed("report"):
             from harness.report.tables import write_reports
             write_reports([self.out], self.out, baseline=self.cfg.baseline)
-        self._write_manifest(data, t0, checkpoints, costs)
+        self._write_manifest(data, t0, checkpoints, costs, final=True)
         console.print(f"[green]done[/green] in {time.time() - t0:.1f} s: {self.out}/leaderboard.md")
         return self.out
 
@@ -339,9 +340,9 @@ class Pipeline:
         write_csv(self.out / "pair_logps.csv", ["model", "seed", "kind", "pair_id", "logp_chosen", "logp_rejected",
                                                  "logp_after_first_diff"], pair_rows)
 
-    def _write_manifest(self, data, t0, checkpoints, costs) -> None:
+    def _write_manifest(self, data, t0, checkpoints, costs, final: bool = False) -> None:
         """The run's manifest. `history` keeps every invocation's wall times, so a warm rerun does
-        not erase what the cold run cost."""
+        not erase what the cold run cost; only the `final` write of an invocation adds to it."""
         path = self.out / "manifest.json"
         history = []
         if path.exists():
@@ -350,9 +351,10 @@ class Pipeline:
             except HarnessError:
                 history = []
         total = round(time.time() - t0, 2)
-        history = (history + [{"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t0)),
-                               "total_wall_s": total, "stage_wall_s": self.timings,
-                               "computed": self.computed}])[-20:]
+        if final:
+            history = (history + [{"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t0)),
+                                   "total_wall_s": total, "stage_wall_s": self.timings,
+                                   "computed": self.computed}])[-20:]
         atomic_write_json(path, {
             "run_name": self.cfg.run_name, "config": self.cfg.model_dump(mode="json"),
             "config_file": str(self.config_path) if self.config_path else None,

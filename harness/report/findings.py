@@ -46,10 +46,12 @@ def verdict(lo: float, hi: float, direction: int) -> str:
     return "not supported"
 
 
-def method_rows(manifest: dict) -> dict[str, str]:
-    """Method name -> leaderboard row, from the run's config."""
-    methods = manifest.get("config", {}).get("methods", [])
-    return {m["name"]: m.get("label") or m["name"] for m in methods}
+def method_rows(manifest: dict) -> dict[str, list[str]]:
+    """Method name -> its leaderboard rows (a method may be listed twice with other settings)."""
+    out: dict[str, list[str]] = {}
+    for m in manifest.get("config", {}).get("methods", []):
+        out.setdefault(m["name"], []).append(m.get("label") or m["name"])
+    return out
 
 
 def change_matrix(pairs: pd.DataFrame, model: str, kind: str, column: str) -> np.ndarray:
@@ -70,14 +72,15 @@ def _shape(m: np.ndarray) -> str:
     return f"{m.shape[0]} seeds x {m.shape[1]} pairs" if m.size else "no pairs"
 
 
-def _likelihood_findings(pairs: pd.DataFrame, rows: dict[str, str], n_resamples: int,
+def _likelihood_findings(pairs: pd.DataFrame, rows: dict[str, list[str]], n_resamples: int,
                          seed: int) -> list[Finding]:
     out = []
-    dpo = rows.get("dpo")
-    if dpo is not None:
+    dpo_rows = rows.get("dpo", [])
+    for dpo in dpo_rows:
+        who = "DPO" if dpo == "dpo" else f"DPO ({dpo})"
         d = change_matrix(pairs, dpo, NEAR, "logp_chosen")
         r = paired_differences(d, n_resamples, seed)
-        out.append(Finding("DPO lowers log pi(chosen) on near-miss pairs", "DPOP §3, §5",
+        out.append(Finding(f"{who} lowers log pi(chosen) on near-miss pairs", "DPOP §3, §5",
                            "change of log pi(chosen) from the starting checkpoint, near-miss pairs",
                            r.diff, r.lo, r.hi, _shape(d), verdict(r.lo, r.hi, -1)))
         near = change_matrix(pairs, dpo, NEAR, "logp_after_first_diff")
@@ -87,30 +90,31 @@ def _likelihood_findings(pairs: pd.DataFrame, rows: dict[str, str], n_resamples:
                      - crossed_bootstrap_means(far, n_resamples, seed + 1))
             lo, hi = (float(v) for v in np.percentile(diffs, [2.5, 97.5]))
             est = float(near.mean() - far.mean())
-            out.append(Finding("DPO lowers the chosen tokens after the first difference more on near-miss "
+            out.append(Finding(f"{who} lowers the chosen tokens after the first difference more on near-miss "
                                "than on far-miss pairs", "DPOP §3, Fig. 4",
                                "change of mean log-prob of chosen tokens after the first differing token: "
                                "near-miss minus far-miss", est, lo, hi,
                                f"near {_shape(near)}; far {_shape(far)}", verdict(lo, hi, -1)))
+    reference_dpo = "dpo" if "dpo" in dpo_rows else (dpo_rows[0] if dpo_rows else None)
     for name, paper in (("dpop", "DPOP §4-5"), ("asft", "ASFT abstract")):
-        row = rows.get(name)
-        if row is None:
-            continue
-        d = change_matrix(pairs, row, NEAR, "logp_chosen")
-        r = paired_differences(d, n_resamples, seed)
-        out.append(Finding(f"{name.upper()} does not lower log pi(chosen) on near-miss pairs", paper,
-                           "change of log pi(chosen) from the starting checkpoint, near-miss pairs "
-                           "(supported only when it rises)", r.diff, r.lo, r.hi, _shape(d),
-                           verdict(r.lo, r.hi, +1)))
-        if dpo is not None:
-            mine, theirs = change_matrix(pairs, row, NEAR, "logp_chosen"), change_matrix(pairs, dpo, NEAR,
-                                                                                         "logp_chosen")
+        for row in rows.get(name, []):
+            who = name.upper() if row == name else f"{name.upper()} ({row})"
+            mine = change_matrix(pairs, row, NEAR, "logp_chosen")
+            r = paired_differences(mine, n_resamples, seed)
+            out.append(Finding(f"{who} does not lower log pi(chosen) on near-miss pairs", paper,
+                               "change of log pi(chosen) from the starting checkpoint, near-miss pairs "
+                               "(supported only when it rises)", r.diff, r.lo, r.hi, _shape(mine),
+                               verdict(r.lo, r.hi, +1)))
+            if reference_dpo is None:
+                continue
+            theirs = change_matrix(pairs, reference_dpo, NEAR, "logp_chosen")
             k = min(len(mine), len(theirs))
             if k and mine.shape[1] == theirs.shape[1]:
                 diff = paired_differences(mine[:k] - theirs[:k], n_resamples, seed)
-                out.append(Finding(f"{name.upper()} keeps log pi(chosen) on near-miss pairs higher than DPO",
-                                   paper, f"{name} minus dpo, change of log pi(chosen), paired by seed and pair",
-                                   diff.diff, diff.lo, diff.hi, _shape(mine[:k]), verdict(diff.lo, diff.hi, +1)))
+                out.append(Finding(f"{who} keeps log pi(chosen) on near-miss pairs higher than DPO", paper,
+                                   f"{row} minus {reference_dpo}, change of log pi(chosen), paired by seed "
+                                   "and pair", diff.diff, diff.lo, diff.hi, _shape(mine[:k]),
+                                   verdict(diff.lo, diff.hi, +1)))
     return out
 
 

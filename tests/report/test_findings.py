@@ -43,8 +43,8 @@ def test_planted_effects_give_their_verdicts():
     assert got["DPO lowers log pi(chosen) on near-miss pairs"].n == "3 seeds x 40 pairs"
     assert got["DPO lowers the chosen tokens after the first difference more on near-miss than on "
                "far-miss pairs"].verdict == "supported"
-    assert got["DPOP does not lower log pi(chosen) on near-miss pairs"].verdict == "supported"
-    assert got["DPOP keeps log pi(chosen) on near-miss pairs higher than DPO"].verdict == "supported"
+    assert got["DPOP (dpop_l50) does not lower log pi(chosen) on near-miss pairs"].verdict == "supported"
+    assert got["DPOP (dpop_l50) keeps log pi(chosen) on near-miss pairs higher than DPO"].verdict == "supported"
     assert got["ASFT does not lower log pi(chosen) on near-miss pairs"].verdict == "not supported"
 
 
@@ -53,8 +53,8 @@ def test_reversed_effects_contradict():
                     "dpop_l50": {"near_miss": -3.0}})
     got = _by_claim(findings(MANIFEST, pairs, pd.DataFrame()))
     assert got["DPO lowers log pi(chosen) on near-miss pairs"].verdict == "contradicted"
-    assert got["DPOP does not lower log pi(chosen) on near-miss pairs"].verdict == "contradicted"
-    assert got["DPOP keeps log pi(chosen) on near-miss pairs higher than DPO"].verdict == "contradicted"
+    assert got["DPOP (dpop_l50) does not lower log pi(chosen) on near-miss pairs"].verdict == "contradicted"
+    assert got["DPOP (dpop_l50) keeps log pi(chosen) on near-miss pairs higher than DPO"].verdict == "contradicted"
     # asft is configured but has no rows (its training failed, say): listed, not testable
     assert got["ASFT does not lower log pi(chosen) on near-miss pairs"].verdict == "not testable"
     assert got["ASFT does not lower log pi(chosen) on near-miss pairs"].n == "no pairs"
