@@ -1,5 +1,8 @@
-"""kill -9 in the middle of a run, rerun: finished stages are not redone, the run completes, and
-its scores equal those of an uninterrupted run (training and greedy generation are seeded)."""
+"""kill -9 at three moments of a run (inside the starting-checkpoint SFT after a checkpoint, inside
+a method's training after a checkpoint, between trainings), rerun each time: finished stages are
+not redone, training resumes from its checkpoint, and every score equals an uninterrupted run's
+(training, data order and greedy generation are seeded; the SFT's length-grouped batches are drawn
+per epoch, not from the global RNG: harness.train.runner.EpochSeededLengthGroupedSampler)."""
 import json
 import os
 import signal
@@ -7,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -15,8 +19,8 @@ CONFIG = """run_name: resume
 model:
   embedded: {vocab_size: 300, hidden_size: 128, num_layers: 2, num_heads: 2, intermediate_size: 256}
 data: {synthetic: {n_sft: 200, n_preference: 16, n_test: 8, max_value: 20}}
-sft: {max_steps: 10, batch_size: 16, warmup_steps: 1, max_length: 64}
-train: {max_steps: 30, batch_size: 8, max_length: 64, logps_every: 10, probe_pairs: 2}
+sft: {max_steps: 60, batch_size: 16, warmup_steps: 1, max_length: 64}
+train: {max_steps: 60, batch_size: 8, max_length: 64, logps_every: 20, probe_pairs: 2}
 methods: [sft, dpo, asft, orpo]
 tasks:
   - {name: synthetic_arith, options: {n_samples: 8}}
@@ -29,21 +33,38 @@ def _cmd(cfg: Path, root: Path) -> list[str]:
             "--set", f"results_dir={root}/results"]
 
 
-def test_kill_and_resume(tmp_path):
+def _kill_when(cfg: Path, root: Path, ready: Callable[[], bool]) -> None:
+    err = root.parent / f"{root.name}.stderr"
+    with err.open("a") as sink:
+        proc = subprocess.Popen(_cmd(cfg, root), cwd=REPO, stdout=subprocess.DEVNULL, stderr=sink,
+                                start_new_session=True)
+    deadline = time.time() + 600
+    while not ready():
+        assert proc.poll() is None, f"run ended before it could be killed: {err.read_text()[-3000:]}"
+        assert time.time() < deadline, "the kill point was never reached"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _unfinished_checkpoint(stage_root: Path) -> bool:
+    """A training stage with a saved checkpoint that has not finished."""
+    return any(not (d / "DONE").exists() and any((d / "trainer").glob("checkpoint-*"))
+               for d in stage_root.glob("*") if d.is_dir())
+
+
+def test_kill_anywhere_and_resume_to_the_same_scores(tmp_path):
     cfg = tmp_path / "resume.yaml"
     cfg.write_text(CONFIG)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cmd(cfg, killed), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.time() + 600
-    train_dir = killed / "cache" / "train"
-    while time.time() < deadline and len(list(train_dir.glob("*/DONE"))) < 2:
-        assert proc.poll() is None, "run ended before it could be killed"
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    base_dir, train_dir = killed / "cache" / "base", killed / "cache" / "train"
+
+    _kill_when(cfg, killed, lambda: _unfinished_checkpoint(base_dir))            # inside the SFT
+    assert not list(base_dir.glob("*/DONE"))
+    _kill_when(cfg, killed, lambda: len(list(train_dir.glob("*/DONE"))) >= 1
+               and _unfinished_checkpoint(train_dir))                            # inside a method
     done_before = len(list(train_dir.glob("*/DONE")))
-    assert 2 <= done_before < 4
+    assert 1 <= done_before < 4 and list(base_dir.glob("*/DONE"))
 
     rerun = subprocess.run(_cmd(cfg, killed), cwd=REPO, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
@@ -58,7 +79,10 @@ def test_kill_and_resume(tmp_path):
     a = pd.read_csv(killed / "results" / "resume" / "scores.csv")[cols]
     b = pd.read_csv(clean / "results" / "resume" / "scores.csv")[cols]
     pd.testing.assert_frame_equal(a, b)
+    for name in ("pair_logps.csv", "token_logps.csv"):  # the weights themselves, seen through log-probs
+        pd.testing.assert_frame_equal(pd.read_csv(killed / "results" / "resume" / name),
+                                      pd.read_csv(clean / "results" / "resume" / name))
     dyn = pd.read_csv(killed / "results" / "resume" / "dynamics.csv")
     assert not dyn.duplicated(["model", "step", "kind"]).any()
     for _, g in dyn.groupby(["model", "kind"]):
-        assert sorted(g["step"]) == [0, 10, 20, 30]
+        assert sorted(g["step"]) == [0, 20, 40, 60]
