@@ -1,8 +1,9 @@
 """kill -9 at three moments of a run (inside the starting-checkpoint SFT after a checkpoint, inside
 a method's training after a checkpoint, between trainings), rerun each time: finished stages are
-not redone, training resumes from its checkpoint, and every score equals an uninterrupted run's
+not redone, training resumes from its checkpoint, and every checkpoint (bit for bit) and score equals an uninterrupted run's
 (training, data order and greedy generation are seeded; the SFT's length-grouped batches are drawn
 per epoch, not from the global RNG: harness.train.runner.EpochSeededLengthGroupedSampler)."""
+import hashlib
 import json
 import os
 import signal
@@ -82,6 +83,11 @@ def test_kill_anywhere_and_resume_to_the_same_scores(tmp_path):
     for name in ("pair_logps.csv", "token_logps.csv"):  # the weights themselves, seen through log-probs
         pd.testing.assert_frame_equal(pd.read_csv(killed / "results" / "resume" / name),
                                       pd.read_csv(clean / "results" / "resume" / name))
+    weights = sorted((clean / "cache").glob("*/*/model/model.safetensors"))
+    assert len(weights) == 1 + 4  # the starting checkpoint and four methods: bit-identical files
+    for path in weights:
+        twin = killed / "cache" / path.relative_to(clean / "cache")
+        assert hashlib.sha256(twin.read_bytes()).digest() == hashlib.sha256(path.read_bytes()).digest(), path
     dyn = pd.read_csv(killed / "results" / "resume" / "dynamics.csv")
     assert not dyn.duplicated(["model", "step", "kind"]).any()
     for _, g in dyn.groupby(["model", "kind"]):

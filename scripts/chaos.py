@@ -1,0 +1,157 @@
+"""Chaos: kill `harness run` with SIGKILL at random moments, rerun to completion, compare every score
+with a clean run of the same config.
+
+The run judges MT-Bench through a loopback OpenAI-compatible judge on 127.0.0.1 (tests/loopback_judge.py)
+that also fails a share of its requests in transport (500, 429 + Retry-After, hangs past the
+client timeout, reset connections, truncated JSON bodies), so kills land in training, generation
+and judging while the client is retrying. Each kill comes at a uniformly random moment within the
+clean run's wall time (a rerun skips finished stages, so later kills fall later in the pipeline);
+the stage running when it came is read from the run's console. Figures: kills survived, the stage
+of each kill, rows lost (in the clean run, absent after the kills) and rows differing.
+
+    python scripts/chaos.py [--kills 8] [--seed 0] [--out results/bench/chaos.json]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from _bench import ROOT, machine_info, write_result
+
+sys.path.insert(0, str(ROOT / "tests"))
+from loopback_judge import LoopbackJudge  # noqa: E402
+
+KEY_ENV = "HARNESS_CHAOS_JUDGE_KEY"
+CONFIG = """run_name: chaos
+seed: 0
+seeds: [0, 1]
+model:
+  embedded: {{vocab_size: 300, hidden_size: 128, num_layers: 2, num_heads: 2, intermediate_size: 256}}
+data:
+  synthetic: {{n_sft: 200, n_preference: 16, n_test: 8, max_value: 20}}
+sft: {{max_steps: {sft_steps}, batch_size: 16, learning_rate: 3.0e-3, warmup_steps: 2, max_length: 96}}
+train: {{max_steps: {train_steps}, batch_size: 8, learning_rate: 5.0e-5, max_length: 96, logps_every: 10, probe_pairs: 4}}
+methods: [sft, dpo, asft]
+tasks:
+  - {{name: synthetic_arith, options: {{n_samples: 8}}}}
+  - {{name: mt_bench, options: {{max_new_tokens: 16, n_questions: {questions}}}}}
+generation: {{backend: hf}}
+judge: {{base_url: "{base_url}", model: gpt-4, api_key_env: {key_env}, timeout_s: 1.0, max_retries: 12,
+         backoff_base_s: 0.01, backoff_max_s: 0.1, concurrency: 4}}
+"""
+SCORE_KEY = ["model", "seed", "task", "metric", "sample_id"]
+STAGE_RULE = re.compile(r"─+ (\w+) ─+")
+
+
+def _cmd(cfg: Path, root: Path) -> list[str]:
+    return [sys.executable, "-m", "harness.cli", "run", str(cfg), "--set", f"cache_dir={root}/cache",
+            "--set", f"results_dir={root}/results"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, KEY_ENV: "chaos-key", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def run_to_end(cfg: Path, root: Path) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(_cmd(cfg, root), cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"harness run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - t0
+
+
+def run_and_kill(cfg: Path, root: Path, after_s: float) -> str | None:
+    """Start a run, SIGKILL its process group after `after_s`; the stage it was in, or None when
+    the run finished first."""
+    console = root / f"console-{time.time_ns()}.txt"
+    root.mkdir(parents=True, exist_ok=True)
+    with console.open("w") as sink:
+        proc = subprocess.Popen(_cmd(cfg, root), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=_env(),
+                                start_new_session=True)
+    try:
+        proc.wait(timeout=after_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        stages = STAGE_RULE.findall(console.read_text(errors="replace"))
+        return stages[-1] if stages else "start-up"
+    if proc.returncode != 0:
+        raise SystemExit(f"harness run failed ({proc.returncode}): {console.read_text()[-3000:]}")
+    return None
+
+
+def compare(clean: Path, chaos: Path) -> dict:
+    a = pd.read_csv(clean / "results" / "chaos" / "scores.csv").set_index(SCORE_KEY)
+    b = pd.read_csv(chaos / "results" / "chaos" / "scores.csv").set_index(SCORE_KEY)
+    shared = a.index.intersection(b.index)
+    differ = (a.loc[shared, "score"].fillna(-1e9) != b.loc[shared, "score"].fillna(-1e9)) | \
+             (a.loc[shared, "status"] != b.loc[shared, "status"])
+    return {"rows_clean": len(a), "rows_after_kills": len(b), "rows_lost": int(len(a.index.difference(b.index))),
+            "rows_extra": int(len(b.index.difference(a.index))), "rows_differing": int(differ.sum()),
+            "judged_rows": int(((a.index.get_level_values("metric").str.startswith("mt_bench"))
+                                & (a["status"] == "ok")).sum())}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kills", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fault-rate", type=float, default=0.05, help="per transport fault kind (5 kinds)")
+    ap.add_argument("--sft-steps", type=int, default=60)
+    ap.add_argument("--train-steps", type=int, default=40)
+    ap.add_argument("--questions", type=int, default=6, help="MT-Bench questions judged")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "chaos.json")
+    ap.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
+    args = ap.parse_args()
+
+    machine = machine_info()
+    work = args.work or Path(tempfile.mkdtemp(prefix="harness-chaos-"))
+    judge = LoopbackJudge(seed=args.seed, hang_s=3.0).start()
+    try:
+        cfg = work / "chaos.yaml"
+        cfg.write_text(CONFIG.format(sft_steps=args.sft_steps, train_steps=args.train_steps,
+                                     questions=args.questions, base_url=judge.base_url, key_env=KEY_ENV))
+        clean_s = run_to_end(cfg, work / "clean")
+        judge.reset_counters()
+        judge.set_faults(**{k: args.fault_rate for k in ("fail_500", "fail_429", "hang", "reset", "truncated")},
+                         seed=args.seed)
+        rng = random.Random(args.seed)
+        kills: list[dict] = []
+        for i in range(args.kills):
+            after = rng.uniform(1.0, clean_s)
+            stage = run_and_kill(cfg, work / "chaos", after)
+            print(f"run {i + 1}: " + (f"killed after {after:.1f} s in {stage}" if stage else "finished first"),
+                  flush=True)
+            if stage is None:
+                break
+            kills.append({"after_s": round(after, 2), "stage": stage})
+        final_s = run_to_end(cfg, work / "chaos")
+        figures = compare(work / "clean", work / "chaos")
+    finally:
+        judge.stop()
+    stages: dict[str, int] = {}
+    for k in kills:
+        stages[k["stage"]] = stages.get(k["stage"], 0) + 1
+    result = {"kills_survived": len(kills), "kills_by_stage": stages, "kills": kills,
+              "clean_wall_s": round(clean_s, 1), "final_rerun_wall_s": round(final_s, 1),
+              "judge_requests": judge.requests, "judge_faults_injected": dict(judge.faults), **figures,
+              "config": {k: v for k, v in vars(args).items() if k not in ("out", "work")}}
+    write_result(args.out, result, machine)
+    print(f"{len(kills)} kills survived ({stages}); rows lost {figures['rows_lost']}, "
+          f"differing {figures['rows_differing']} of {figures['rows_clean']}; "
+          f"judge faults {sum(judge.faults.values())} of {judge.requests} requests")
+    return 0 if figures["rows_lost"] == 0 and figures["rows_differing"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
