@@ -116,6 +116,7 @@ def main() -> int:
 
     machine = machine_info()
     work = args.work or Path(tempfile.mkdtemp(prefix="harness-chaos-"))
+    work.mkdir(parents=True, exist_ok=True)
     judge = LoopbackJudge(seed=args.seed, hang_s=3.0).start()
     try:
         cfg = work / "chaos.yaml"
