@@ -41,7 +41,7 @@ class SyntheticData(Strict):
 
 class PreferenceSource(Strict):
     """A preference data set from one of the loaders in harness.data (beyond the synthetic task)."""
-    loader: Literal["hh_rlhf", "ultrafeedback", "generic"]
+    loader: str = Field(description="a name in harness.data.LOADERS")
     path: str
     limit: int | None = Field(None, ge=1)
     offset: int = Field(0, ge=0)
@@ -49,6 +49,14 @@ class PreferenceSource(Strict):
     heldout: int = Field(0, ge=0, description="first rows held out of training as probe/test pairs "
                                               "(likelihood dynamics, token log-probs), kind = loader name")
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("loader")
+    @classmethod
+    def _known_loader(cls, v: str) -> str:
+        from harness.data import LOADERS
+        if v not in LOADERS:
+            raise ValueError(f"unknown data loader {v!r}; valid: {', '.join(LOADERS.names())}")
+        return v
 
 
 class DataSpec(Strict):
@@ -143,8 +151,17 @@ class TaskSpec(Strict):
 
 
 class GenerationSpec(Strict):
-    backend: Literal["auto", "vllm", "hf"] = "auto"
-    batch_size: int = Field(64, ge=1)
+    backend: str = Field("auto", description="auto (vLLM, else transformers) or a name in "
+                                             "harness.generate.base.BACKENDS")
+    batch_size: int = Field(64, ge=1, description="sequences generated at once")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        from harness.generate.base import BACKENDS
+        if v != "auto" and v not in BACKENDS:
+            raise ValueError(f"unknown generation backend {v!r}; valid: auto, {', '.join(BACKENDS.names())}")
+        return v
 
 
 class RunConfig(Strict):

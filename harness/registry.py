@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Generic, Iterator, TypeVar
+import importlib
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from harness.errors import HarnessError
 
@@ -44,3 +45,10 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def load_object(spec: str) -> Any:
+    """"package.module:attr" -> the object. Registries of heavy or optional plug-ins (vLLM) hold
+    such strings, so naming a plug-in in a config imports nothing until it is used."""
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -24,6 +24,7 @@ def _write(tmp_path, text):
 def test_quickstart_config_loads():
     cfg = load_config(REPO / "tasks/runs/quickstart.yaml")
     assert [m.name for m in cfg.methods] == ["sft", "dpo", "dpop", "asft", "orpo"]
+    assert cfg.training_seeds == [0, 1, 2]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -35,6 +36,12 @@ def test_quickstart_config_loads():
     (BASE + "train: {max_steps: many}\n", "train.max_steps: input should be a valid integer"),
     (BASE + "train: {learning_rate: -1}\n", "train.learning_rate: input should be greater than 0"),
     ("run_name: [unclosed\n", "invalid YAML"),
+    (BASE + "generation: {backend: vlm}\n",
+     "generation.backend: value error, unknown generation backend 'vlm'; valid: auto, hf, vllm"),
+    (BASE + "data: {preference_extra: [{loader: ultrafeedbak, path: x.jsonl}]}\n",
+     "data.preference_extra[0].loader: value error, unknown data loader 'ultrafeedbak'; valid: generic,"),
+    (BASE + "seeds: [0, 1, 0]\n", "seeds: value error, seeds repeat a value: [0, 1, 0]"),
+    (BASE + "seeds: []\n", "seeds: list should have at least 1 item"),
 ])
 def test_bad_config_one_line(tmp_path, text, expected):
     with pytest.raises(HarnessError) as err:

@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.data import synthetic
 from harness.errors import HarnessError
+from harness.registry import load_object
 
 
 @dataclasses.dataclass
@@ -34,11 +35,8 @@ def _hash(rows: list[dict]) -> str:
 
 
 def _load_source(src) -> tuple[list[dict], dict]:
-    from harness.data.generic import load_generic
-    from harness.data.hh_rlhf import load_hh_rlhf
-    from harness.data.ultrafeedback import load_ultrafeedback
-
-    loader = {"hh_rlhf": load_hh_rlhf, "ultrafeedback": load_ultrafeedback, "generic": load_generic}[src.loader]
+    from harness.data import LOADERS
+    loader = load_object(LOADERS.get(src.loader, field="loader"))
     path = Path(src.path)
     if not path.exists():
         raise HarnessError("data file not found (paths are relative to the working directory)", file=path)

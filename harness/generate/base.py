@@ -9,9 +9,17 @@ import logging
 from typing import Callable, Protocol
 
 from harness.errors import HarnessError
+from harness.registry import Registry, load_object
 from harness.types import GenerateParams, Message, Sample
 
 log = logging.getLogger("harness.generate")
+
+#: Generation backends: one file in harness/generate/ plus one line here, "module:class" (imported
+#: only when chosen). A backend class takes (model_dir, *, seed, batch_size, dtype).
+BACKENDS: Registry[str] = Registry("generation backend")
+BACKENDS.add("vllm", "harness.generate.vllm:VLLMGenerator")
+BACKENDS.add("hf", "harness.generate.hf:HFGenerator")
+AUTO_ORDER = ("vllm", "hf")  # what generation.backend "auto" tries, in order
 
 
 class Generator(Protocol):
@@ -74,20 +82,18 @@ def answer_samples(gen: Generator, samples: list[Sample], params_for: Callable[[
 
 def make_generator(backend: str, model_dir: str, *, seed: int = 0, batch_size: int = 64,
                    dtype: str = "float32") -> Generator:
-    """Build a backend. "auto" is vLLM, falling back to transformers generate, with a warning,
-    when vLLM cannot be imported or cannot load the model."""
-    if backend in ("auto", "vllm"):
+    """Build a backend. "auto" tries AUTO_ORDER (vLLM, then transformers generate) and says, with a
+    warning, why it fell back; a named backend that cannot start is an error."""
+    names = AUTO_ORDER if backend == "auto" else (backend,)
+    for name in names:
+        spec = BACKENDS.get(name, field="generation.backend")
         try:
-            from harness.generate.vllm import VLLMGenerator
-            return VLLMGenerator(model_dir, seed=seed, dtype=dtype)
-        except Exception as exc:  # noqa: BLE001 - any vLLM start-up failure
-            if backend == "vllm":
-                raise HarnessError(f"vLLM could not load {model_dir}: {type(exc).__name__}: {exc}. "
-                                   "Install it with `pip install -e .[cpu]` (CPU) or `.[gpu]` (CUDA), "
-                                   "or set generation.backend: hf") from None
-            log.warning("vLLM unavailable (%s: %s); falling back to transformers generate",
-                        type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-    if backend in ("auto", "hf"):
-        from harness.generate.hf import HFGenerator
-        return HFGenerator(model_dir, seed=seed, batch_size=batch_size, dtype=dtype)
-    raise HarnessError(f"unknown generation backend {backend!r}; valid: auto, vllm, hf")
+            return load_object(spec)(model_dir, seed=seed, batch_size=batch_size, dtype=dtype)
+        except Exception as exc:  # noqa: BLE001 - any start-up failure (vLLM missing, model unsupported)
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if backend != "auto" or name == names[-1]:
+                hint = (" Install it with `pip install -e .[cpu]` (CPU) or `.[gpu]` (CUDA), or set "
+                        "generation.backend: hf" if name == "vllm" else "")
+                raise HarnessError(f"generation backend {name} could not load {model_dir}: {reason}.{hint}") from None
+            log.warning("%s unavailable (%s); falling back to the next backend", name, reason)
+    raise AssertionError("unreachable")

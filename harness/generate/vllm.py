@@ -26,8 +26,9 @@ for _key, _value in {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1",
 class VLLMGenerator:
     name = "vllm"
 
-    def __init__(self, model_dir: str, *, seed: int = 0, dtype: str = "auto") -> None:
-        self.seed, self.dtype = seed, dtype
+    def __init__(self, model_dir: str, *, seed: int = 0, dtype: str = "auto", batch_size: int | None = None) -> None:
+        """`batch_size` bounds the sequences vLLM schedules at once (its max_num_seqs); None: vLLM's default."""
+        self.seed, self.dtype, self.batch_size = seed, dtype, batch_size
         self.engines_started = 0
         self.llm = None
         self._start(model_dir)
@@ -38,7 +39,8 @@ class VLLMGenerator:
         self.max_model_len = context_length(model_dir)
         self.llm = LLM(model=model_dir, tokenizer=model_dir, seed=self.seed, max_model_len=self.max_model_len,
                        dtype=self.dtype, enforce_eager=True, disable_log_stats=True,
-                       distributed_executor_backend="uni")
+                       distributed_executor_backend="uni",
+                       **({"max_num_seqs": self.batch_size} if self.batch_size else {}))
         self.tokenizer = self.llm.get_tokenizer()
         self.engines_started += 1
 
