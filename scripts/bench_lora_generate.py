@@ -56,7 +56,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "lora_generate.json")
     a = ap.parse_args()
     machine = machine_info()
-    import harness.generate.vllm  # noqa: F401 - vLLM's CPU environment (KV cache size, loopback)
+    from harness.vllm_env import apply_in_process_env
+    apply_in_process_env()  # before vLLM is imported: KV cache size, loopback, in-process engine
     from vllm.inputs import TokensPrompt
     from vllm.lora.request import LoRARequest
 

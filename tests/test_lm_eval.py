@@ -6,7 +6,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness.vllm_env import vllm_importable
 from harness.errors import HarnessError
 from harness.lm_eval_run import (CORPUS_ID, DEFAULT_INCLUDE_PATH, find_checkpoints, rows_from_results,
                                  run_lm_eval)
@@ -207,16 +207,9 @@ def test_default_include_path_is_the_tasks_folder():
                                                              "harness_hh_rlhf_gen.yaml"}
 
 
-def _vllm_importable() -> bool:
-    try:
-        import vllm  # noqa: F401
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _vllm_importable(), reason="vllm is not importable")
+@pytest.mark.skipif(not vllm_importable(), reason="vllm is not importable")
 def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
     """In-process vLLM through lm-eval: one fresh engine per checkpoint. The second checkpoint has
     other weights, so an engine that kept the first one's weights would be caught."""

@@ -6,20 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.vllm_env import vllm_importable
 from harness.errors import HarnessError
 from harness.serve import serve_vllm
 
 pytestmark = pytest.mark.slow
 
-def _vllm_importable() -> bool:
-    try:
-        import vllm  # noqa: F401
-        return True
-    except Exception:  # noqa: BLE001
-        return False
 
-
-requires_vllm = pytest.mark.skipif(not _vllm_importable(), reason="vllm is not importable")
+requires_vllm = pytest.mark.skipif(not vllm_importable(), reason="vllm is not importable")
 
 
 @requires_vllm

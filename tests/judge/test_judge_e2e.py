@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from loopback_judge import FAULT_KINDS, deterministic_reply
+from loopback_judge import deterministic_reply
 from pydantic import ValidationError
 
 from harness.errors import HarnessError
