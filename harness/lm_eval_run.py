@@ -34,15 +34,14 @@ import hashlib
 import json
 import logging
 import math
-import re
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from harness.errors import HarnessError
-from harness.vllm_env import apply_in_process_env, vllm_importable
 from harness.scoring import SCORE_COLUMNS
-from harness.store import atomic_write_text, default_cache_dir, read_json, write_csv
+from harness.store import atomic_write_text, default_cache_dir, read_json, safe_filename, write_csv
 from harness.tasks import builtin_tasks_dir
+from harness.vllm_env import apply_in_process_env, vllm_importable
 
 log = logging.getLogger("harness.lm_eval")
 
@@ -289,7 +288,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
             request = {"model_dir": model_dir, "checkpoint": _fingerprint(model_dir), "tasks": sorted(tasks),
                        "limit": limit, "include_path": include, "chat_template": chat, "seed": seed,
                        "lm_eval_version": getattr(lm_eval, "__version__", "")}
-            path = out_dir / f"{_safe(row)}.json"
+            path = out_dir / f"{safe_filename(row, 'model')}.json"
             cached = _reuse(path, request, want) if not force else None
             if cached is not None:
                 rows, used = cached["rows"], cached["harness"]["backend"]
@@ -314,7 +313,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
                 rows = rows_from_results(res, row, seed)
                 samples = res.pop("samples", {}) or {}
                 results = res.get("results", {})
-                _write_samples(out_dir / f"{_safe(row)}.samples.jsonl", samples, handle_non_serializable)
+                _write_samples(out_dir / f"{safe_filename(row, 'model')}.samples.jsonl", samples, handle_non_serializable)
                 atomic_write_text(path, json.dumps({"harness": {**request, "backend": used}, "rows": rows,
                                                     "lm_eval": res}, indent=2, default=handle_non_serializable,
                                                    ensure_ascii=False) + "\n")
@@ -336,9 +335,6 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
         summary["leaderboard"] = str(write_reports([run_dir], run_dir, baseline=baseline)["md"])
     return summary
 
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=+-]+", "_", name).strip("_") or "model"
 
 
 def _local_task_names(folder: Path) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import tempfile
 from pathlib import Path
@@ -60,6 +61,11 @@ def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+def safe_filename(name: str, default: str = "_") -> str:
+    """A name usable as one path component on any file system (run, model, judge names)."""
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "_", name).strip("_") or default
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -75,8 +81,11 @@ def read_jsonl(path: Path, *, tolerate_partial_tail: bool = True) -> list[dict]:
         return []
     if path.suffix == ".gz":
         import gzip
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            lines = f.read().splitlines()
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except (OSError, EOFError) as exc:
+            raise HarnessError(f"cannot read gzip file ({exc})", file=path) from None
     else:
         lines = path.read_text(encoding="utf-8").splitlines()
     out = []

@@ -82,20 +82,7 @@ def _qid(x: Any) -> Any:
 
 
 def _read_jsonl_any(path: Path) -> list[dict]:
-    if path.name.endswith(".gz"):
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except (OSError, EOFError) as exc:
-            raise HarnessError(f"cannot read gzip file ({exc})", file=path) from None
-        out = []
-        for i, line in enumerate(lines, 1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise HarnessError(f"malformed JSON ({exc.msg})", file=path, row=i) from None
-        return out
+    """A FastChat JSONL file (.jsonl or .jsonl.gz) that must exist and be whole."""
     if not path.exists():
         raise HarnessError("file not found", file=path)
     return read_jsonl(path, tolerate_partial_tail=False)

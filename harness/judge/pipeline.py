@@ -15,7 +15,6 @@ reason).
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,16 +24,13 @@ from harness.errors import HarnessError, redact
 from harness.judge.config import JudgeConfig
 from harness.judge.mt_bench import (PAIRWISE_METRICS, SINGLE_METRICS, _qid, judge_mt_bench,
                                     judgment_scores, not_judged_scores, summarize)
-from harness.store import atomic_write_json
+from harness.store import atomic_write_json, safe_filename
 from harness.types import Sample, SampleScore, Task
 
 log = logging.getLogger("harness.judge")
 
 NO_JUDGE_REASON = "no judge configured (add a `judge:` section to the run config)"
 
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "judge"
 
 
 def judge_config_from(spec: Any) -> JudgeConfig | None:
@@ -97,8 +93,8 @@ def judge_task(cfg: Any, task: Task, samples: list[Sample],
     answers_by_model = {row: {qid_of.get(rec["id"], _qid(rec["id"])): list(rec["turns"])
                               for rec in records}
                         for (row, name), records in answers.items() if name == task.name}
-    out = Path(out_dir) / "judgments" / task.name / f"{_safe(jcfg.model)}_{jcfg.mode}.jsonl"
-    cache = Path(cache_dir) / "judge" / f"{_safe(jcfg.model)}.cache.jsonl"
+    out = Path(out_dir) / "judgments" / task.name / f"{safe_filename(jcfg.model, 'judge')}_{jcfg.mode}.jsonl"
+    cache = Path(cache_dir) / "judge" / f"{safe_filename(jcfg.model, 'judge')}.cache.jsonl"
     from harness.judge.local import live_judge
     with live_judge(jcfg, Path(cache_dir)) as endpoint:
         recs = judge_mt_bench(endpoint, samples, answers_by_model, None, out, progress=progress,

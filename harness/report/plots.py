@@ -8,7 +8,6 @@ written.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from harness.report.load import RunData
+from harness.store import safe_filename
 
 if TYPE_CHECKING:
     from harness.report.tables import Leaderboard
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 DPI = 100
 KIND_STYLE = {"near_miss": "-", "far_miss": "--", "all": ":"}
 
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -47,7 +44,7 @@ def score_bars(lb: "Leaderboard", out_dir: Path) -> tuple[dict[str, Path], list[
     """One bar chart per value column: mean with CI whiskers, hatched when partial."""
     files, notes = {}, []
     for col in lb.value_columns:
-        name = f"scores_{_safe(col.key.replace('/', '_'))}"
+        name = f"scores_{safe_filename(col.key.replace('/', '_'))}"
         status = lb[f"{col.key}:status"]
         keep = status.isin(["ok", "partial"]).to_numpy()
         if not keep.any():
@@ -90,7 +87,7 @@ def category_radars(lb: "Leaderboard", runs: list[RunData],
     files, notes = {}, []
     cats = _categories(runs)
     for col in (c for c in lb.value_columns if len(c.metrics) > 1):
-        name = f"radar_{_safe(col.key.replace('/', '_'))}"
+        name = f"radar_{safe_filename(col.key.replace('/', '_'))}"
         per_row = {}
         for i, row in enumerate(lb.row_keys):
             values = lb.cells[(i, col.key)].values
