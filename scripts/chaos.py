@@ -3,11 +3,12 @@ with a clean run of the same config.
 
 The run judges MT-Bench through a loopback OpenAI-compatible judge on 127.0.0.1 (tests/loopback_judge.py)
 that also fails a share of its requests in transport (500, 429 + Retry-After, hangs past the
-client timeout, reset connections, truncated JSON bodies), so kills land in training, generation
-and judging while the client is retrying. Each kill comes at a uniformly random moment within the
-clean run's wall time (a rerun skips finished stages, so later kills fall later in the pipeline);
-the stage running when it came is read from the run's console. Figures: kills survived, the stage
-of each kill, rows lost (in the clean run, absent after the kills) and rows differing.
+client timeout, reset connections, truncated JSON bodies). Kills go in turn to training,
+generation and scoring (where the judge is asked, often while the client is retrying): each
+rerun is killed at a random 0-1.5 s after its console enters the target stage (a rerun whose
+target stage is already finished is killed wherever that stage's cached pass is, or finishes).
+Figures: kills survived by stage, rows lost (in the clean run, absent after the kills) and rows
+differing.
 
     python scripts/chaos.py [--kills 8] [--seed 0] [--out results/bench/chaos.json]
 """
@@ -51,6 +52,8 @@ judge: {{base_url: "{base_url}", model: gpt-4, api_key_env: {key_env}, timeout_s
 """
 SCORE_KEY = ["model", "seed", "task", "metric", "sample_id"]
 STAGE_RULE = re.compile(r"─+ (\w+) ─+")
+#: where the kills go, in turn: training, generation, and scoring (where the judge is asked)
+TARGETS = ("train", "generate", "score")
 
 
 def _cmd(cfg: Path, root: Path) -> list[str]:
@@ -70,24 +73,29 @@ def run_to_end(cfg: Path, root: Path) -> float:
     return time.perf_counter() - t0
 
 
-def run_and_kill(cfg: Path, root: Path, after_s: float) -> str | None:
-    """Start a run, SIGKILL its process group after `after_s`; the stage it was in, or None when
-    the run finished first."""
+def run_and_kill(cfg: Path, root: Path, target: str, rng: random.Random) -> str | None:
+    """Start a run; once its console shows stage `target`, wait a random 0-1.5 s and SIGKILL its
+    process group. Returns the stage it was in when killed, or None when it finished first."""
     console = root / f"console-{time.time_ns()}.txt"
     root.mkdir(parents=True, exist_ok=True)
     with console.open("w") as sink:
         proc = subprocess.Popen(_cmd(cfg, root), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=_env(),
                                 start_new_session=True)
-    try:
-        proc.wait(timeout=after_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    deadline = time.time() + 1800
+    while proc.poll() is None and time.time() < deadline:
         stages = STAGE_RULE.findall(console.read_text(errors="replace"))
-        return stages[-1] if stages else "start-up"
-    if proc.returncode != 0:
-        raise SystemExit(f"harness run failed ({proc.returncode}): {console.read_text()[-3000:]}")
-    return None
+        if stages and stages[-1] == target:
+            time.sleep(rng.uniform(0.0, 1.5))
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        if proc.returncode != 0:
+            raise SystemExit(f"harness run failed ({proc.returncode}): {console.read_text()[-3000:]}")
+        return None
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stages = STAGE_RULE.findall(console.read_text(errors="replace"))
+    return stages[-1] if stages else "start-up"
 
 
 def compare(clean: Path, chaos: Path) -> dict:
@@ -129,13 +137,11 @@ def main() -> int:
         rng = random.Random(args.seed)
         kills: list[dict] = []
         for i in range(args.kills):
-            after = rng.uniform(1.0, clean_s)
-            stage = run_and_kill(cfg, work / "chaos", after)
-            print(f"run {i + 1}: " + (f"killed after {after:.1f} s in {stage}" if stage else "finished first"),
-                  flush=True)
-            if stage is None:
-                break
-            kills.append({"after_s": round(after, 2), "stage": stage})
+            target = TARGETS[i % len(TARGETS)]
+            stage = run_and_kill(cfg, work / "chaos", target, rng)
+            print(f"run {i + 1}: " + (f"killed in {stage}" if stage else f"finished before {target}"), flush=True)
+            if stage is not None:
+                kills.append({"target": target, "stage": stage})
         final_s = run_to_end(cfg, work / "chaos")
         figures = compare(work / "clean", work / "chaos")
     finally:
