@@ -114,7 +114,7 @@ class LoopbackJudge:
 
     def start(self) -> "LoopbackJudge":
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        self._server = _QuietServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-judge",
                                         kwargs={"poll_interval": 0.05}, daemon=True)
@@ -134,6 +134,15 @@ class LoopbackJudge:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that disconnects mid-request (a killed run) is normal here, not a traceback."""
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 def _make_handler(judge: LoopbackJudge) -> type[BaseHTTPRequestHandler]:

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_chaos_short(tmp_path):
     out = tmp_path / "chaos.json"
-    proc = subprocess.run([sys.executable, "scripts/chaos.py", "--kills", "3", "--seed", "1", "--sft-steps", "30",
+    proc = subprocess.run([sys.executable, "scripts/chaos.py", "--campaigns", "1", "--seed", "1", "--sft-steps", "30",
                            "--train-steps", "20", "--questions", "3", "--out", str(out), "--work", str(tmp_path / "w")],
                           cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert out.exists(), proc.stdout[-2000:] + proc.stderr[-3000:]
