@@ -114,6 +114,7 @@ def compare(clean: Path, chaos: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--campaigns", type=int, default=3, help="kill campaigns (one kill per target stage each)")
+    ap.add_argument("--targets", default=",".join(TARGETS), help="stages to aim the kills at, in order")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fault-rate", type=float, default=0.05, help="per transport fault kind (5 kinds)")
     ap.add_argument("--sft-steps", type=int, default=60)
@@ -140,7 +141,7 @@ def main() -> int:
         campaigns = []
         for c in range(args.campaigns):  # each from an empty cache: a kill in every stage, then a full rerun
             root = work / f"chaos{c}"
-            for target in TARGETS:
+            for target in args.targets.split(","):
                 stage = run_and_kill(cfg, root, target, rng)
                 print(f"campaign {c + 1}: " + (f"killed in {stage}" if stage else f"finished before {target}"),
                       flush=True)

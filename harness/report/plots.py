@@ -57,7 +57,8 @@ def score_bars(lb: "Leaderboard", out_dir: Path) -> tuple[dict[str, Path], list[
         fig = Figure(figsize=(max(4.0, 0.8 * len(labels) + 2), 3.2), layout="constrained")
         ax = fig.add_subplot()
         x = np.arange(len(labels))
-        bars = ax.bar(x, mean, yerr=np.vstack([mean - lo, hi - mean]), capsize=4,
+        # a percentile interval need not contain the mean (few seeds, skewed scores): clip the bar
+        bars = ax.bar(x, mean, yerr=np.clip(np.vstack([mean - lo, hi - mean]), 0, None), capsize=4,
                       color="#4c72b0", edgecolor="#333")
         for bar, is_partial in zip(bars, partial):
             if is_partial:

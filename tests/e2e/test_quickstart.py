@@ -103,7 +103,8 @@ def test_token_logps_follow_the_pair_kinds(run):
     """Same starting checkpoint, different test pairs: the token-level stage must not reuse the
     other run's figures (it once did, keyed only by the number of pairs)."""
     tmp, cfg, _, _ = run
-    _run(cfg, tmp, "--set", "data.synthetic.kinds=[far_miss]")
+    _run(cfg, tmp, "--set", "data.synthetic.kinds=[far_miss]", "--set", "generation.backend=hf",
+         "--set", "tasks=[{name: synthetic_arith, options: {n_samples: 4}}]")
     rows = pd.read_csv(tmp / "results" / "tiny" / "token_logps.csv")
     assert set(rows["kind"]) == {"far_miss"}
     assert list(rows["model"]) == ["base"] + METHODS

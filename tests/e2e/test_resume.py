@@ -22,7 +22,7 @@ model:
 data: {synthetic: {n_sft: 200, n_preference: 16, n_test: 8, max_value: 20}}
 sft: {max_steps: 60, batch_size: 16, warmup_steps: 1, max_length: 64}
 train: {max_steps: 60, batch_size: 8, max_length: 64, logps_every: 20, probe_pairs: 2}
-methods: [sft, dpo, asft, orpo]
+methods: [dpo, asft]
 tasks:
   - {name: synthetic_arith, options: {n_samples: 8}}
 generation: {backend: hf}
@@ -65,13 +65,13 @@ def test_kill_anywhere_and_resume_to_the_same_scores(tmp_path):
     _kill_when(cfg, killed, lambda: len(list(train_dir.glob("*/DONE"))) >= 1
                and _unfinished_checkpoint(train_dir))                            # inside a method
     done_before = len(list(train_dir.glob("*/DONE")))
-    assert 1 <= done_before < 4 and list(base_dir.glob("*/DONE"))
+    assert done_before == 1 and list(base_dir.glob("*/DONE"))
 
     rerun = subprocess.run(_cmd(cfg, killed), cwd=REPO, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     manifest = json.loads((killed / "results" / "resume" / "manifest.json").read_text())
     retrained = [c for c in manifest["computed_this_run"] if c.startswith("train:")]
-    assert len(retrained) == 4 - done_before and "base" not in manifest["computed_this_run"]
+    assert len(retrained) == 2 - done_before and "base" not in manifest["computed_this_run"]
 
     clean = tmp_path / "clean"
     ok = subprocess.run(_cmd(cfg, clean), cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -84,7 +84,7 @@ def test_kill_anywhere_and_resume_to_the_same_scores(tmp_path):
         pd.testing.assert_frame_equal(pd.read_csv(killed / "results" / "resume" / name),
                                       pd.read_csv(clean / "results" / "resume" / name))
     weights = sorted((clean / "cache").glob("*/*/model/model.safetensors"))
-    assert len(weights) == 1 + 4  # the starting checkpoint and four methods: bit-identical files
+    assert len(weights) == 1 + 2  # the starting checkpoint and both methods: bit-identical files
     for path in weights:
         twin = killed / "cache" / path.relative_to(clean / "cache")
         assert hashlib.sha256(twin.read_bytes()).digest() == hashlib.sha256(path.read_bytes()).digest(), path

@@ -220,3 +220,15 @@ def test_runs_that_differ_only_in_seed_merge(make_run) -> None:
     assert list(lb["label"]) == ["q-s0/dpo", "q-lr/dpo"]
     assert list(lb["seeds"]) == ["0,1", "2"]
     assert any("runs q-s0, q-s1 differ only in seed: merged as q-s0" in n for n in lb.notes)
+
+
+def test_plots_when_the_interval_misses_the_mean(make_run, tmp_path) -> None:
+    """Constant scores under several seeds: the crossed bootstrap's bounds and the mean differ in
+    the last bit (7.7 x 3 seeds: mean - lo = -1.8e-15); the score plot must still be drawn (it
+    once raised on negative error bars)."""
+    from harness.report.tables import write_reports
+    rows = [["dpo", seed, "t", "m", f"s{k}", "7.7", "ok", "", ""] for seed in (0, 1, 2) for k in range(7)]
+    run = make_run("r", rows=rows, costs=False, dynamics=False)
+    lb_dir = tmp_path / "out"
+    files = write_reports([run], lb_dir)
+    assert "plot:scores_t_m" in files and files["plot:scores_t_m"].stat().st_size > 0
