@@ -256,6 +256,8 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
     seed = int(config.get("seed", 0) or 0)
     dtype = str((config.get("model") or {}).get("dtype") or "auto")
     checkpoints = find_checkpoints(run_dir, cache_dir)
+    # a checkpoint's leaderboard row and training seed ("dpo-seed1" -> dpo, 1) where the run had several seeds
+    identity = {name: (v["model"], int(v["seed"])) for name, v in (manifest.get("checkpoint_rows") or {}).items()}
     if models:
         unknown = [m for m in models if m not in checkpoints]
         if unknown:
@@ -304,13 +306,15 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
                     reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     log.error("lm-eval failed on %s: %s", row, reason)
                     summary["errors"][row] = reason
-                    all_rows += [{"model": row, "seed": seed, "task": t, "metric": "", "sample_id": CORPUS_ID,
+                    model, model_seed = identity.get(row, (row, seed))
+                    all_rows += [{"model": model, "seed": model_seed, "task": t, "metric": "", "sample_id": CORPUS_ID,
                                   "category": "", "score": None, "status": "error", "reason": reason}
                                  for t in tasks]
                     continue
                 if want == "vllm" and used == "hf":  # auto fell back: stay on hf for the rest
                     want, pool = "hf", None
-                rows = rows_from_results(res, row, seed)
+                model, model_seed = identity.get(row, (row, seed))
+                rows = rows_from_results(res, model, model_seed)
                 samples = res.pop("samples", {}) or {}
                 results = res.get("results", {})
                 _write_samples(out_dir / f"{safe_filename(row, 'model')}.samples.jsonl", samples, handle_non_serializable)

@@ -364,7 +364,8 @@ class Pipeline:
             "stage_keys": self.stage_keys, "data": data.summary,
             "training": {name: {k: c[k] for k in ("global_batch", "learning_rate", "peft", "steps")}
                          for name, c in zip([n for n in checkpoints if n != "base"], costs)},
-            "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d) in checkpoints.items()}})
+            "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d) in checkpoints.items()},
+            "checkpoint_rows": {name: {"model": row, "seed": seed} for name, (row, seed) in self.ids.items()}})
 
 
 def _relative(path: Path, root: Path) -> str:

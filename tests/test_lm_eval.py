@@ -153,6 +153,18 @@ def test_run_lm_eval_on_run_dir(tiny_model_dir, tmp_path):
     assert _csv(run / "lm_eval_scores.csv") == rows
 
 
+def test_a_seed_checkpoint_scores_under_its_row_and_seed(tiny_model_dir, tmp_path):
+    """A run with several seeds names checkpoints dpo-seed1, ...: lm-eval's rows carry the
+    leaderboard row and training seed from the manifest's checkpoint_rows."""
+    run = _fake_run(tmp_path, {"dpo-seed1": str(tiny_model_dir)})
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["checkpoint_rows"] = {"dpo-seed1": {"model": "dpo", "seed": 1}}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    run_lm_eval(run, ["harness_synthetic_arith"], backend="hf", limit=1)
+    rows = _csv(run / "lm_eval_scores.csv")
+    assert rows and {(r["model"], r["seed"]) for r in rows} == {("dpo", "1")}
+
+
 def test_bad_requests_are_clear_errors(tiny_model_dir, tmp_path):
     run = _fake_run(tmp_path, {"sft": str(tiny_model_dir)})
     with pytest.raises(HarnessError, match="unknown lm-eval task"):
