@@ -351,6 +351,7 @@ class Pipeline:
             except HarnessError:
                 history = []
         total = round(time.time() - t0, 2)
+        costs_by = {(c["model"], c["seed"]): c for c in costs}
         if final:
             history = (history + [{"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t0)),
                                    "total_wall_s": total, "stage_wall_s": self.timings,
@@ -362,8 +363,8 @@ class Pipeline:
             "seeds": {"run": self.cfg.seed, "training": self.cfg.training_seeds}, "stage_wall_s": self.timings,
             "total_wall_s": total, "computed_this_run": self.computed, "history": history,
             "stage_keys": self.stage_keys, "data": data.summary,
-            "training": {name: {k: c[k] for k in ("global_batch", "learning_rate", "peft", "steps")}
-                         for name, c in zip([n for n in checkpoints if n != "base"], costs)},
+            "training": {name: {k: costs_by[ident][k] for k in ("global_batch", "learning_rate", "peft", "steps")}
+                         for name, ident in self.ids.items() if ident in costs_by},
             "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d) in checkpoints.items()},
             "checkpoint_rows": {name: {"model": row, "seed": seed} for name, (row, seed) in self.ids.items()}})
 

@@ -97,7 +97,8 @@ def crossed_bootstrap_means(matrix: np.ndarray, n_resamples: int = DEFAULT_RESAM
     return out
 
 
-def _interval(means: np.ndarray, level: float) -> tuple[float, float]:
+def percentile_interval(means: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central `level` interval of bootstrap means."""
     tail = (1.0 - level) / 2.0 * 100.0
     lo, hi = np.percentile(means, [tail, 100.0 - tail])
     return float(lo), float(hi)
@@ -109,7 +110,7 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, n_resamples: int = DEFAUL
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return CI(float("nan"), float("nan"), float("nan"), 0)
-    lo, hi = _interval(bootstrap_means(x, n_resamples, seed), level)
+    lo, hi = percentile_interval(bootstrap_means(x, n_resamples, seed), level)
     return CI(float(x.mean()), lo, hi, int(x.size))
 
 
@@ -119,7 +120,7 @@ def crossed_ci(matrix: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES, seed: i
     x = np.asarray(matrix, dtype=float)
     if x.size == 0:
         return CI(float("nan"), float("nan"), float("nan"), 0)
-    lo, hi = _interval(crossed_bootstrap_means(x, n_resamples, seed), level)
+    lo, hi = percentile_interval(crossed_bootstrap_means(x, n_resamples, seed), level)
     return CI(float(x.mean()), lo, hi, int(x.shape[1]))
 
 
@@ -150,7 +151,7 @@ def paired_differences(d: np.ndarray, n_resamples: int = DEFAULT_RESAMPLES, seed
         return PairedResult(nan, nan, nan, nan, 0)
     obs = float(d.mean())
     means = crossed_bootstrap_means(d, n_resamples, seed)
-    lo, hi = _interval(means, level)
+    lo, hi = percentile_interval(means, level)
     tol = 1e-12 * max(1.0, abs(obs))
     extreme = int(np.count_nonzero(np.abs(means - obs) >= abs(obs) - tol))
     p = (1 + extreme) / (n_resamples + 1)

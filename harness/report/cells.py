@@ -53,9 +53,7 @@ class Cell:
 
     @property
     def matrix(self) -> np.ndarray:
-        """Seeds x samples, columns in the order of `values`."""
-        if not self.per_seed:
-            return np.atleast_2d(self.values.to_numpy())
+        """Seeds x samples, columns in the order of `values` (a cell from combine_seeds)."""
         return np.array([s.loc[self.values.index].to_numpy() for s in self.per_seed.values()])
 
     @property
@@ -145,11 +143,7 @@ def cell_for(groups: dict[tuple[str, str], pd.DataFrame], col: Column,
 
 def combine_seeds(per_seed: dict[int, Cell]) -> Cell:
     """One cell from a row's per-seed cells: the samples scored ok under every seed (a sample
-    missing under one seed is counted among that seed's problems)."""
-    if len(per_seed) == 1:
-        (seed, cell), = per_seed.items()
-        return Cell(cell.values, cell.problems, cell.expected, {seed: cell.values},
-                    {seed: float(cell.values.mean()) if len(cell.values) else float("nan")})
+    missing under one seed is counted among that seed's problems). With one seed, its cell."""
     ids = sorted(set.intersection(*(set(c.values.index) for c in per_seed.values())), key=str)
     matrix = {seed: c.values.loc[ids] for seed, c in per_seed.items()}
     values = pd.Series(np.mean([m.to_numpy() for m in matrix.values()], axis=0) if ids else [],

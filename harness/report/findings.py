@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.report.bootstrap import DEFAULT_RESAMPLES, crossed_bootstrap_means, paired_differences
+from harness.report.bootstrap import (DEFAULT_RESAMPLES, crossed_bootstrap_means, paired_differences,
+                                      percentile_interval)
 
 NEAR, FAR = "near_miss", "far_miss"
 
@@ -88,7 +89,7 @@ def _likelihood_findings(pairs: pd.DataFrame, rows: dict[str, list[str]], n_resa
         if near.size and far.size:
             diffs = (crossed_bootstrap_means(near, n_resamples, seed)
                      - crossed_bootstrap_means(far, n_resamples, seed + 1))
-            lo, hi = (float(v) for v in np.percentile(diffs, [2.5, 97.5]))
+            lo, hi = percentile_interval(diffs)
             est = float(near.mean() - far.mean())
             out.append(Finding(f"{who} lowers the chosen tokens after the first difference more on near-miss "
                                "than on far-miss pairs", "DPOP §3, Fig. 4",
@@ -96,6 +97,7 @@ def _likelihood_findings(pairs: pd.DataFrame, rows: dict[str, list[str]], n_resa
                                "near-miss minus far-miss", est, lo, hi,
                                f"near {_shape(near)}; far {_shape(far)}", verdict(lo, hi, -1)))
     reference_dpo = "dpo" if "dpo" in dpo_rows else (dpo_rows[0] if dpo_rows else None)
+    theirs = change_matrix(pairs, reference_dpo, NEAR, "logp_chosen") if reference_dpo else None
     for name, paper in (("dpop", "DPOP §4-5"), ("asft", "ASFT abstract")):
         for row in rows.get(name, []):
             who = name.upper() if row == name else f"{name.upper()} ({row})"
@@ -105,9 +107,8 @@ def _likelihood_findings(pairs: pd.DataFrame, rows: dict[str, list[str]], n_resa
                                "change of log pi(chosen) from the starting checkpoint, near-miss pairs "
                                "(supported only when it rises)", r.diff, r.lo, r.hi, _shape(mine),
                                verdict(r.lo, r.hi, +1)))
-            if reference_dpo is None:
+            if theirs is None:
                 continue
-            theirs = change_matrix(pairs, reference_dpo, NEAR, "logp_chosen")
             k = min(len(mine), len(theirs))
             if k and mine.shape[1] == theirs.shape[1]:
                 diff = paired_differences(mine[:k] - theirs[:k], n_resamples, seed)

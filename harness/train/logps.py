@@ -87,16 +87,21 @@ def pair_logps(model, tokenizer, rows: list[dict], batch_size: int = 32,
     return out
 
 
+def _chosen_after_first_diff(record: dict[str, Any]):
+    """Log-probs of the chosen tokens strictly after the first differing token."""
+    return record["chosen_tokens"][record["first_diff"] + 1:]
+
+
 def logp_after_first_diff(record: dict[str, Any]) -> float:
-    """One pair's mean log-prob of chosen tokens strictly after the first differing token (NaN
-    where none follow)."""
-    after = record["chosen_tokens"][record["first_diff"] + 1:]
+    """One pair's mean log-prob of chosen tokens after the first differing token (NaN where none
+    follow)."""
+    after = _chosen_after_first_diff(record)
     return float(after.mean()) if len(after) else float("nan")
 
 
 def mean_logp_after_first_diff(records: list[dict[str, Any]]) -> float:
     """Mean log-prob of chosen tokens strictly after the first differing token (DPOP Fig. 4)."""
-    values = [rec["chosen_tokens"][rec["first_diff"] + 1:] for rec in records]
+    values = [_chosen_after_first_diff(rec) for rec in records]
     values = [v for v in values if len(v)]
     if not values:
         return float("nan")
