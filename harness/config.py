@@ -34,6 +34,7 @@ class SyntheticData(Strict):
     n_sft: int = Field(4000, ge=0)
     n_preference: int = Field(600, ge=1)
     n_test: int = Field(100, ge=1)
+    n_dev: int = Field(0, ge=0, description="held-out dev problems (synthetic_arith split: dev) for tuning")
     max_value: int = Field(99, ge=2)
     n_ops: int = Field(2, ge=2, description="operations per problem; a near miss corrupts an intermediate result")
     kinds: tuple[Literal["near_miss", "far_miss"], ...] = ("near_miss", "far_miss")
@@ -164,6 +165,25 @@ class GenerationSpec(Strict):
         return v
 
 
+class TuningSpec(Strict):
+    """How each method's grid point is chosen (harness.tuning): every point tried is trained on
+    `seeds`, answers the dev `task`, and the best mean `metric` wins; the chosen point is then
+    trained on every run seed and only it is reported on test."""
+    task: TaskSpec = Field(description="the dev task, e.g. {name: synthetic_arith, options: {split: dev}}")
+    metric: str = Field(description="a metric of the dev task computed without a judge")
+    mode: Literal["max", "min"] = "max"
+    budget: int | None = Field(None, ge=1, description="points tried per method (default: the largest grid); "
+                                                       "a larger grid is sampled at random, seeded")
+    seeds: list[int] | None = Field(None, min_length=1, description="training seeds of the grid points "
+                                    "(default: the first run seed)")
+    unequal_budget: bool = Field(False, description="allow methods with fewer points than the budget")
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _task_shorthand(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+
 class RunConfig(Strict):
     run_name: str
     seed: int = Field(0, description="seed of data preparation, the starting checkpoint and the report")
@@ -182,11 +202,17 @@ class RunConfig(Strict):
     generation: GenerationSpec = GenerationSpec()
     judge: JudgeConfig | None = None
     baseline: str | None = Field(None, description="method row for paired bootstrap comparisons")
+    tuning: TuningSpec | None = Field(None, description="needed when a method's params or train hold a list "
+                                                        "(a grid)")
     tasks_dirs: list[str] = Field(default_factory=list)
 
     @property
     def training_seeds(self) -> list[int]:
         return self.seeds if self.seeds is not None else [self.seed]
+
+    @property
+    def tuning_seeds(self) -> list[int]:
+        return self.tuning.seeds if self.tuning and self.tuning.seeds else self.training_seeds[:1]
 
     @field_validator("seeds")
     @classmethod
@@ -312,6 +338,7 @@ def _check_model(cfg: RunConfig, path: Path) -> None:
 
 def _check_methods(cfg: RunConfig, path: Path) -> None:
     from harness.methods import build_method
+    from harness.tuning import check_grids, grid_points
 
     rows = [m.row for m in cfg.methods]
     dup = {r for r in rows if rows.count(r) > 1}
@@ -319,11 +346,16 @@ def _check_methods(cfg: RunConfig, path: Path) -> None:
         raise HarnessError(f"duplicate method rows {sorted(dup)}: give each a distinct label",
                            file=path, field="methods")
     for i, m in enumerate(cfg.methods):
-        try:
-            build_method(m.name, m.params, where=f"methods[{i}]")
-        except HarnessError as exc:
-            raise HarnessError(exc.message, file=path, field=exc.field) from None
-        try:
-            cfg.train_for(m)
-        except ValidationError as exc:
-            raise _validation_error(exc, path, f"methods[{i}] ({m.row}).train") from None
+        for point in grid_points(m):  # every grid point is a valid method and training
+            try:
+                build_method(point.name, point.params, where=f"methods[{i}]")
+            except HarnessError as exc:
+                raise HarnessError(exc.message, file=path, field=exc.field) from None
+            try:
+                cfg.train_for(point)
+            except ValidationError as exc:
+                raise _validation_error(exc, path, f"methods[{i}] ({m.row}).train") from None
+    try:
+        check_grids(cfg)
+    except HarnessError as exc:
+        raise HarnessError(exc.message, file=path, field=exc.field) from None

@@ -27,6 +27,7 @@ from harness.methods import build_method
 from harness.scoring import SCORE_COLUMNS, score_answers
 from harness.store import CODE_VERSION, Stage, atomic_write_json, default_cache_dir, read_json, write_csv
 from harness.tasks import discover
+from harness.tuning import choose, point_label, points_tried
 from harness.types import Task
 
 log = logging.getLogger("harness")
@@ -43,6 +44,8 @@ class Pipeline:
         self.computed: list[str] = []
         #: checkpoint name (the model id in answer and judgment files) -> (leaderboard row, seed)
         self.ids: dict[str, tuple[str, int]] = {}
+        #: leaderboard row -> its tuning outcome (harness.tuning.Choice as a dict); empty without a grid
+        self.tuning: dict[str, dict] = {}
 
     @contextmanager
     def _timed(self, name: str):
@@ -54,7 +57,7 @@ class Pipeline:
     # ---------------------------------------------------------------- stages
     def run(self) -> Path:
         t0 = time.time()
-        tasks = self._resolve_tasks()  # fail fast on bad task names/options, before any work
+        tasks, dev = self._resolve_tasks()  # fail fast on bad task names/options, before any work
         if self.cfg.judge is not None and any(is_judged(m) for t, _ in tasks for m in t.metrics):
             self.cfg.judge.check_reachable()  # a judge that cannot judge stops the run before training
         with self._timed("data"):
@@ -72,10 +75,14 @@ class Pipeline:
         with self._timed("reference"):
             ref_values = self._reference(base_key, base_dir, data)
         costs, dynamics = [], []
+        specs, choices, tuning_rows = list(self.cfg.methods), {}, []
+        if dev is not None:
+            with self._timed("tuning"):
+                specs, choices, tuning_rows = self._tune(dev, base_key, base_dir, data, ref_values)
         seeds = self.cfg.training_seeds
         with self._timed("train"):
             for seed in seeds:
-                for spec in self.cfg.methods:
+                for spec in specs:
                     name = spec.row if len(seeds) == 1 else f"{spec.row}-seed{seed}"
                     key, model_dir, info, rows = self._train(spec, seed, name, base_key, base_dir, data,
                                                              ref_values)
@@ -85,7 +92,9 @@ class Pipeline:
                                   "tokens": info["tokens"], "steps": info["steps"],
                                   "global_batch": info.get("global_batch"),
                                   "learning_rate": self.cfg.train_for(spec).learning_rate,
-                                  "peft": self.cfg.peft.method if self.cfg.peft else "full"})
+                                  "peft": self.cfg.peft.method if self.cfg.peft else "full",
+                                  "budget": choices[spec.row].tried if spec.row in choices else None,
+                                  "chosen": choices[spec.row].chosen if spec.row in choices else None})
                     dynamics += [{"model": spec.row, "seed": seed, **r} for r in rows]
         with self._timed("token_logps"):
             token_rows, pair_rows = self._token_logps(checkpoints, data)
@@ -93,7 +102,8 @@ class Pipeline:
             answers = self._generate(checkpoints, tasks)
         with self._timed("score"):
             scores = self._score(answers, tasks)
-        self._write_results(answers, scores, costs, dynamics, token_rows, pair_rows)
+        self._write_results(answers, scores, costs, dynamics, token_rows, pair_rows, tuning_rows)
+        self.tuning = {row: dataclasses.asdict(c) for row, c in choices.items()}
         self._write_manifest(data, t0, checkpoints, costs)  # the report reads the run's config from it
         with self._timed("report"):
             from harness.report.tables import write_reports
@@ -102,23 +112,33 @@ class Pipeline:
         console.print(f"[green]done[/green] in {time.time() - t0:.1f} s: {self.out}/leaderboard.md")
         return self.out
 
-    def _resolve_tasks(self) -> list[tuple[Task, list]]:
+    def _resolve_tasks(self) -> tuple[list[tuple[Task, list]], tuple[Task, list] | None]:
+        """The run's tasks with their samples, and the tuning section's dev task (or None)."""
         registry = discover([Path(d) for d in self.cfg.tasks_dirs])
-        out = []
-        for i, spec in enumerate(self.cfg.tasks):
-            factory = registry.get(spec.name, file=str(self.config_path or ""), field=f"tasks[{i}].name")
-            kwargs = dict(spec.options)
-            if "run_config" in inspect.signature(factory).parameters:
-                kwargs["run_config"] = self.cfg
-            try:
-                task = factory(**kwargs)
-            except TypeError as exc:
-                raise HarnessError(f"bad option for task {spec.name!r}: {exc}", file=self.config_path,
-                                   field=f"tasks[{i}].options") from None
-            for name in task.metrics:
-                METRICS.get(name, file=str(self.config_path or ""), field=f"tasks[{i}] ({spec.name}) metrics")
-            out.append((task, task.load()))
-        return out
+        tasks = [self._task(registry, spec, f"tasks[{i}]") for i, spec in enumerate(self.cfg.tasks)]
+        tuning = self.cfg.tuning
+        if tuning is None:
+            return tasks, None
+        dev = self._task(registry, tuning.task, "tuning.task")
+        if tuning.metric not in dev[0].metrics or is_judged(tuning.metric):
+            valid = ", ".join(m for m in dev[0].metrics if not is_judged(m))
+            raise HarnessError(f"{tuning.metric!r} is not a metric of {tuning.task.name} computed without a judge "
+                               f"(valid: {valid})", file=self.config_path, field="tuning.metric")
+        return tasks, dev
+
+    def _task(self, registry, spec, field: str) -> tuple[Task, list]:
+        factory = registry.get(spec.name, file=str(self.config_path or ""), field=f"{field}.name")
+        kwargs = dict(spec.options)
+        if "run_config" in inspect.signature(factory).parameters:
+            kwargs["run_config"] = self.cfg
+        try:
+            task = factory(**kwargs)
+        except TypeError as exc:
+            raise HarnessError(f"bad option for task {spec.name!r}: {exc}", file=self.config_path,
+                               field=f"{field}.options") from None
+        for name in task.metrics:
+            METRICS.get(name, file=str(self.config_path or ""), field=f"{field} ({spec.name}) metrics")
+        return task, task.load()
 
     def _stage(self, name: str, payload) -> Stage:
         stage = Stage(self.cache, name, payload)
@@ -188,8 +208,8 @@ class Pipeline:
     def _reference(self, base_key: str, base_dir: str, data: PreparedData) -> dict[int, dict]:
         """Reference log-probs of the starting checkpoint, once per tokenisation length used by a
         reference-based method (methods may override train.max_length): {max_length: values}."""
-        lengths = sorted({self.cfg.train_for(m).max_length for m in self.cfg.methods
-                          if build_method(m.name, m.params).needs_reference})
+        lengths = sorted({self.cfg.train_for(p).max_length for m in self.cfg.methods
+                          for p in points_tried(self.cfg, m) if build_method(p.name, p.params).needs_reference})
         out = {}
         for max_length in lengths:
             stage = self._stage("reference", {"reference": base_key, "data": data.preference_hash(),
@@ -244,6 +264,43 @@ class Pipeline:
         stage.mark_done(info)
         return stage.key, str(stage.dir / "model"), info, rows
 
+    def _tune(self, dev, base_key, base_dir, data: PreparedData, ref_values):
+        """Train each method's grid points on the tuning seeds, answer the dev task, and choose
+        per method the point with the best mean dev metric (harness.tuning). Returns the chosen
+        method specs, the choices and one row per (method, point, seed) for tuning.csv."""
+        cfg, (dev_task, dev_samples) = self.cfg, dev
+        checkpoints, where = {}, {}
+        for spec in cfg.methods:
+            for point in points_tried(cfg, spec):
+                label = point_label(spec, point)
+                for seed in cfg.tuning_seeds:
+                    name = f"{spec.row}[{label}]-seed{seed}"
+                    key, model_dir, _, _ = self._train(point, seed, name, base_key, base_dir, data, ref_values)
+                    checkpoints[name] = (key, model_dir)
+                    where[name] = (spec.row, label, seed)
+        answers = self._generate(checkpoints, [dev], "dev answers")
+        rows, dev_means = [], {}
+        for (name, _), records in answers.items():
+            row, label, seed = where[name]
+            scored = [r["score"] for r in score_answers(dev_task, dev_samples, [r["turns"] for r in records], name, seed)
+                      if r["metric"] == cfg.tuning.metric and r["status"] == "ok"]
+            mean = sum(scored) / len(scored) if scored else None
+            rows.append({"model": row, "point": label, "seed": seed, "task": dev_task.name,
+                         "metric": cfg.tuning.metric, "dev_mean": mean, "n": len(scored)})
+            if mean is not None:
+                dev_means.setdefault(row, {}).setdefault(label, []).append(mean)
+        choices = {spec.row: choose(spec.row, {label: sum(v) / len(v) for label, v in dev_means.get(spec.row, {}).items()},
+                                    cfg.tuning.mode) for spec in cfg.methods}
+        for r in rows:
+            r["chosen"] = r["point"] == choices[r["model"]].chosen
+        for spec in cfg.methods:
+            c = choices[spec.row]
+            console.print(f"{spec.row}: chose {c.chosen} ({cfg.tuning.metric} on dev {c.dev[c.chosen]:.4g}; "
+                          f"{c.tried} point(s) tried)")
+        specs = [next(p for p in points_tried(cfg, s) if point_label(s, p) == choices[s.row].chosen)
+                 for s in cfg.methods]
+        return specs, choices, rows
+
     def _token_logps(self, checkpoints, data: PreparedData) -> tuple[list[dict], list[dict]]:
         """DPOP Fig. 4 per checkpoint: per kind of test pair, the mean log-prob of chosen tokens
         after the first differing token and of whole completions; and the same per pair (the
@@ -283,7 +340,7 @@ class Pipeline:
             pair_rows += [{"model": model, "seed": seed, **r} for r in read_json(stage.dir / "pairs.json")]
         return rows, pair_rows
 
-    def _generate(self, checkpoints, tasks) -> dict[tuple[str, str], list[dict]]:
+    def _generate(self, checkpoints, tasks, what: str = "generating") -> dict[tuple[str, str], list[dict]]:
         from harness.generate.stage import GeneratorPool, generate_task_answers
         pool = GeneratorPool(self.cfg.generation, self.cfg.model.dtype, self.cfg.seed)
         out = {}
@@ -291,7 +348,7 @@ class Pipeline:
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
         try:
             with Progress(*columns, console=console) as progress:
-                bar = progress.add_task("generating", total=total)
+                bar = progress.add_task(what, total=total)
                 for row, (key, model_dir) in checkpoints.items():
                     for task, samples in tasks:
                         stage = self._stage("answers", {"checkpoint": key, "task": task.name, "version": task.version,
@@ -300,7 +357,7 @@ class Pipeline:
                                                                    for s in samples],
                                                         "backend": self.cfg.generation.backend,
                                                         "label": f"{row}/{task.name}"})
-                        progress.update(bar, description=f"generating {row} / {task.name}")
+                        progress.update(bar, description=f"{what} {row} / {task.name}")
                         if not stage.done:
                             self.computed.append(f"answers:{row}/{task.name}")
                         records = generate_task_answers(pool, model_dir, task, samples, stage.dir / "answers.jsonl",
@@ -324,7 +381,7 @@ class Pipeline:
         return rows
 
     # ---------------------------------------------------------------- outputs
-    def _write_results(self, answers, scores, costs, dynamics, token_rows, pair_rows) -> None:
+    def _write_results(self, answers, scores, costs, dynamics, token_rows, pair_rows, tuning_rows) -> None:
         from harness.judge.mt_bench import write_model_answers
         self.out.mkdir(parents=True, exist_ok=True)
         for (row, task_name), records in answers.items():
@@ -332,7 +389,10 @@ class Pipeline:
                                 {r["id"]: r["turns"] for r in records})
         write_csv(self.out / "scores.csv", SCORE_COLUMNS, scores)
         write_csv(self.out / "train_costs.csv", ["model", "seed", "wall_s", "tokens", "steps", "global_batch",
-                                                  "learning_rate", "peft"], costs)
+                                                  "learning_rate", "peft", "budget", "chosen"], costs)
+        if tuning_rows:
+            write_csv(self.out / "tuning.csv", ["model", "point", "seed", "task", "metric", "dev_mean", "n", "chosen"],
+                      tuning_rows)
         write_csv(self.out / "dynamics.csv", ["model", "seed", "step", "kind", "logp_chosen", "logp_rejected",
                                                "margin"], dynamics)
         write_csv(self.out / "token_logps.csv", ["model", "seed", "kind", "n", "logp_after_first_diff",
@@ -366,7 +426,8 @@ class Pipeline:
             "training": {name: {k: costs_by[ident][k] for k in ("global_batch", "learning_rate", "peft", "steps")}
                          for name, ident in self.ids.items() if ident in costs_by},
             "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d) in checkpoints.items()},
-            "checkpoint_rows": {name: {"model": row, "seed": seed} for name, (row, seed) in self.ids.items()}})
+            "checkpoint_rows": {name: {"model": row, "seed": seed} for name, (row, seed) in self.ids.items()},
+            "tuning": self.tuning})
 
 
 def _relative(path: Path, root: Path) -> str:

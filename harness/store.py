@@ -135,11 +135,16 @@ class JsonlAppender:
 
 
 class Stage:
-    """A cached stage directory ``<cache>/<stage>/<key>/``; complete once ``DONE`` exists."""
+    """A cached stage directory ``<cache>/<stage>/<key>/``; complete once ``DONE`` exists.
+
+    A payload's ``label`` (the row name a person reads in logs) is not part of the key: the same
+    training under another name, e.g. a grid point chosen on dev and then reported, is one stage.
+    """
 
     def __init__(self, cache_dir: Path, stage: str, payload: Any) -> None:
         self.name = stage
-        self.key = stage_key(stage, payload)
+        content = {k: v for k, v in payload.items() if k != "label"} if isinstance(payload, dict) else payload
+        self.key = stage_key(stage, content)
         self.dir = cache_dir / stage / self.key
         self.payload = payload
 

@@ -126,12 +126,14 @@ class SyntheticSplits:
     preference: list[dict]   # preference rows, both kinds
     test_pairs: list[dict]   # held-out preference rows (token-level log-prob analysis)
     test: list[Problem]      # held-out problems for generation + exact match
+    dev: list[Problem] = dataclasses.field(default_factory=list)  # held-out problems for choosing grid points
 
 
 def build(seed: int = 0, n_sft: int = 4000, n_preference: int = 1000, n_test: int = 200,
           max_value: int = 99, n_ops: int = 2,
-          kinds: tuple[Kind, ...] = ("near_miss", "far_miss")) -> SyntheticSplits:
-    """Deterministic for a seed. Each preference/test problem yields one pair per kind."""
+          kinds: tuple[Kind, ...] = ("near_miss", "far_miss"), n_dev: int = 0) -> SyntheticSplits:
+    """Deterministic for a seed. Each preference/test problem yields one pair per kind. Dev
+    problems are drawn last, so asking for them leaves every other split as it was."""
     rng = random.Random(seed)
     taken: set[tuple[int, ...]] = set()
     if n_ops < 2:
@@ -144,4 +146,5 @@ def build(seed: int = 0, n_sft: int = 4000, n_preference: int = 1000, n_test: in
                 for i, p in enumerate(sft)]
     pref_rows = [preference_row(p, k, rng, i, "train") for i, p in enumerate(pref) for k in kinds]
     test_rows = [preference_row(p, k, rng, i, "test") for i, p in enumerate(test) for k in kinds]
-    return SyntheticSplits(sft_rows, pref_rows, test_rows, test)
+    dev = make_problems(n_dev, rng, max_value, n_ops, taken)
+    return SyntheticSplits(sft_rows, pref_rows, test_rows, test, dev)

@@ -23,7 +23,8 @@ SCORE_REQUIRED = ("model", "seed", "task", "metric", "sample_id", "score", "stat
 SCORE_OPTIONAL = ("reason", "category")
 STATUSES = ("ok", "error", "not_judged")
 COST_REQUIRED = ("model", "seed", "wall_s", "tokens")
-COST_OPTIONAL = ("steps", "global_batch")
+COST_OPTIONAL = ("steps", "global_batch", "budget")
+COST_TEXT = ("chosen",)  # the grid point chosen on dev (harness.tuning), empty without a grid
 DYN_REQUIRED = ("model", "step", "kind", "logp_chosen", "logp_rejected")
 DYN_OPTIONAL = ("seed", "margin")
 
@@ -117,7 +118,7 @@ def read_costs(path: Path) -> pd.DataFrame:
     """Validated training costs, one row per (model, seed); a repeated row replaces earlier ones."""
     path = Path(path)
     records = []
-    for line, row in _read_rows(path, COST_REQUIRED, COST_OPTIONAL):
+    for line, row in _read_rows(path, COST_REQUIRED, COST_OPTIONAL + COST_TEXT):
         _require_text(row, ("model",), path, line)
         row["seed"] = int(_number(row["seed"], path, line, "seed", integer=True))
         for col in ("wall_s", "tokens") + tuple(c for c in COST_OPTIONAL if row[c]):
@@ -125,7 +126,7 @@ def read_costs(path: Path) -> pd.DataFrame:
         for col in COST_OPTIONAL:
             row[col] = row[col] if row[col] != "" else math.nan
         records.append(row)
-    df = pd.DataFrame.from_records(records, columns=list(COST_REQUIRED + COST_OPTIONAL))
+    df = pd.DataFrame.from_records(records, columns=list(COST_REQUIRED + COST_OPTIONAL + COST_TEXT))
     return df.drop_duplicates(["model", "seed"], keep="last").reset_index(drop=True)
 
 

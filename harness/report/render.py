@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from harness.report.tables import Leaderboard
 
 COST_HEADERS = {"train:wall_s": "train wall (s)", "train:tokens": "train tokens",
-                "train:global_batch": "global batch"}
+                "train:global_batch": "global batch", "train:budget": "grid points"}
 LEGEND = ("Cells: mean [95% percentile-bootstrap CI] over scored samples; bold = best complete "
           "cell in its column (lowest for training cost); * = some samples missing, see notes.")
 SEEDS_LEGEND = ("Rows with several seeds: the mean over seeds, a CI that resamples seeds and samples, "
@@ -72,7 +72,7 @@ def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[s
             row.append((text, i in best, status[i]))
     for key in lb.cost_columns:
         values = [float(v) for v in lb[key]]
-        best = _best(values, lower=True) if key != "train:global_batch" else set()
+        best = _best(values, lower=True) if key not in ("train:global_batch", "train:budget") else set()
         fmt = "{:,.1f}" if key == "train:wall_s" else "{:,.0f}"
         for i, row in enumerate(rows):
             text = fmt.format(values[i]) if math.isfinite(values[i]) else "-"

@@ -29,7 +29,7 @@ from harness.report.cells import Column, RowKey, cell_for, columns_of, combine_s
 from harness.report.load import RunData, load_runs
 from harness.store import atomic_write_text
 
-COST_COLUMNS = ("train:wall_s", "train:tokens", "train:global_batch")
+COST_COLUMNS = ("train:wall_s", "train:tokens", "train:global_batch", "train:budget")
 ALPHA = 0.05
 
 
@@ -135,8 +135,23 @@ def _costs(run: RunData, row: RowKey, notes: list[str]) -> dict[str, float]:
         notes.append(f"train cost for {row.label}: no row in {run.name}/train_costs.csv")
     else:  # load_runs keeps the last row per (model, seed); the mean is over seeds
         out.update({"train:wall_s": hit["wall_s"].mean(), "train:tokens": hit["tokens"].mean(),
-                    "train:global_batch": hit["global_batch"].mean()})
+                    "train:global_batch": hit["global_batch"].mean(), "train:budget": hit["budget"].max()})
+        chosen = [c for c in hit["chosen"] if c]
+        if chosen:
+            notes.append(f"{row.label}: grid point {chosen[0]} chosen on dev of {hit['budget'].max():.0f} tried")
     return out
+
+
+def _budget_note(records: list[dict]) -> list[str]:
+    """Methods tuned with different numbers of grid points are not compared on equal terms: say so."""
+    budgets = {r["label"]: r["train:budget"] for r in records if not pd.isna(r.get("train:budget", float("nan")))}
+    if len(set(budgets.values())) <= 1:
+        return []
+    return ["tuning budgets differ (grid points tried): " + ", ".join(f"{k} {v:.0f}" for k, v in budgets.items())]
+
+
+def _tuned(runs: list[RunData]) -> bool:
+    return any(run.costs is not None and run.costs["budget"].notna().any() for run in runs)
 
 
 def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed: int = 0,
@@ -146,7 +161,7 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
     rows, columns = rows_of(runs), columns_of(runs)
     expected = {(run.name, task): set(g["sample_id"])
                 for run in runs for task, g in run.scores.groupby("task", sort=False)}
-    has_costs = any(run.costs is not None for run in runs)
+    has_costs, tuned = any(run.costs is not None for run in runs), _tuned(runs)
     notes = [f"{run.name}: {note}" for run in runs for note in run.notes]
     cost_notes: list[str] = []
     cells, records, seed_records = {}, [], []
@@ -171,13 +186,14 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
             for seed_, mean in cell.seed_means.items():
                 seed_recs[seed_][f"{col.key}:mean"] = mean
         if has_costs:
-            rec.update(_costs(by_name[row.run], row, cost_notes))
+            rec.update({k: v for k, v in _costs(by_name[row.run], row, cost_notes).items()
+                        if k != "train:budget" or tuned})
         records.append(rec)
         seed_records += seed_recs.values()
     lb = Leaderboard(pd.DataFrame.from_records(records, columns=["run", "model", "seeds", "label"]
                                                if not records else None))
     notes += [f"{run.name}: scores.csv has no rows" for run in runs if run.scores.empty]
-    notes += _cell_notes(rows, columns, cells) + cost_notes
+    notes += _cell_notes(rows, columns, cells) + cost_notes + _budget_note(records)
     comparisons = pd.DataFrame()
     if baseline:
         comparisons, cmp_notes = _comparisons(rows, columns, cells, baseline, seed, n_resamples)
@@ -185,7 +201,7 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
     lb.notes, lb.comparisons, lb.baseline = notes, comparisons, baseline
     lb.value_columns, lb.cells, lb.row_keys = columns, cells, rows
     lb.seeds_table = pd.DataFrame.from_records(seed_records)
-    lb.cost_columns = list(COST_COLUMNS) if has_costs else []
+    lb.cost_columns = [c for c in COST_COLUMNS if has_costs and (c != "train:budget" or tuned)]
     return lb
 
 

@@ -121,3 +121,32 @@ def test_console_shows_stages_and_table_only(run):
     assert not any(s in terminal for s in ("Warning", "WARNING", "it/s]", "{'loss'", "Loading"))
     log = (tmp / "results" / "tiny" / "logs" / "run.log").read_text()
     assert "'loss'" in log or "loss" in log
+
+
+def test_grid_is_tuned_on_dev_and_only_the_chosen_point_is_reported(run):
+    """A beta grid for DPO and a learning-rate grid for ASFT, two points each, chosen on the dev
+    split: the points the first run already trained are reused, the chosen point is not trained
+    again for the report, and only it reaches the leaderboard, with the budget."""
+    tmp, cfg, _, _ = run
+    manifest = _run(cfg, tmp, "--set", "data.synthetic.n_dev=6", "--set", "generation.backend=hf",
+                    "--set", "methods=[{name: dpo, params: {beta: [0.1, 2.0]}}, "
+                             "{name: asft, train: {learning_rate: [5.0e-5, 3.0e-3]}}]",
+                    "--set", "tuning={task: {name: synthetic_arith, options: {split: dev}}, metric: exact_match}",
+                    "--set", "tasks=[{name: synthetic_arith, options: {n_samples: 12}}]")
+    trained = [c for c in manifest["computed_this_run"] if c.startswith("train:")]
+    assert trained == ["train:dpo[beta=2.0]-seed0", "train:asft[learning_rate=0.003]-seed0"]  # the rest cached
+    out = tmp / "results" / "tiny"
+    tuning = pd.read_csv(out / "tuning.csv")
+    assert len(tuning) == 4 and set(tuning["task"]) == {"synthetic_arith_dev"} and (tuning["n"] == 6).all()
+    for model, g in tuning.groupby("model"):
+        assert g["chosen"].sum() == 1
+        best = g.loc[g["dev_mean"].idxmax()]  # idxmax: the first of equal maxima, as the choice
+        assert bool(best["chosen"]), g
+        assert manifest["tuning"][model]["chosen"] == best["point"]
+    lb = pd.read_csv(out / "leaderboard.csv")
+    assert list(lb["model"]) == ["base", "dpo", "asft"] and list(lb["train:budget"].fillna(0)) == [0, 2, 2]
+    assert "grid point beta=" in (out / "leaderboard.md").read_text()
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores["task"]) == {"synthetic_arith"}  # dev answers never reach the test table
+    costs = pd.read_csv(out / "train_costs.csv").set_index("model")
+    assert costs.loc["dpo", "chosen"] == manifest["tuning"]["dpo"]["chosen"]
