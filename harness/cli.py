@@ -36,7 +36,11 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
         skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows",
                                            help="skip malformed data rows (recorded in the manifest)"),
         verbose: bool = typer.Option(False, "--verbose",
-                                     help="print library output too (otherwise in results/<run>/logs/run.log)")) -> None:
+                                     help="print library output too (otherwise in results/<run>/logs/run.log)"),
+        executor: str = typer.Option("local", "--executor", help="where jobs run: local (this process) or ray"),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address",
+                                                  help="host:port of a Ray head node (default: a local instance "
+                                                       "on 127.0.0.1)")) -> None:
     """Run every stage of a config; cached stages are skipped."""
     _quiet_libraries()
     from harness.config import load_config, skip_bad_rows_everywhere
@@ -50,8 +54,17 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
         if tasks_dir:
             cfg = cfg.model_copy(update={"tasks_dirs": [*cfg.tasks_dirs, *map(str, tasks_dir)]})
         log = Path(cfg.results_dir) / cfg.run_name / "logs" / "run.log"
-        with quiet_terminal(log, verbose):
-            out = Pipeline(cfg, config).run()
+        from harness.executors import EXECUTORS
+        from harness.registry import load_object
+        if ray_address and executor != "ray":
+            raise HarnessError("--ray-address needs --executor ray")
+        runner = load_object(EXECUTORS.get(executor, field="--executor"))(address=ray_address, log_dir=log.parent)
+        runner.check()  # Ray missing or an address that does not answer: before any work
+        try:
+            with quiet_terminal(log, verbose):
+                out = Pipeline(cfg, config, runner).run()
+        finally:
+            runner.close()
         if not verbose:
             console.print(f"library output: {log}")
         console.print(_table_only((out / "leaderboard.md").read_text()), markup=False, highlight=False,

@@ -165,6 +165,19 @@ class GenerationSpec(Strict):
         return v
 
 
+class JobResources(Strict):
+    """What one job asks of a Ray worker (the local executor runs jobs in its own process)."""
+    cpus: float = Field(1.0, gt=0)
+    gpus: float | None = Field(None, ge=0, description="default: 1 where this machine has a CUDA device, else 0")
+    memory_gib: float | None = Field(None, gt=0)
+
+
+class ResourcesSpec(Strict):
+    train: JobResources = JobResources()
+    generate: JobResources = JobResources()
+    analysis: JobResources = Field(JobResources(), description="starting checkpoint, reference and token log-probs")
+
+
 class TuningSpec(Strict):
     """How each method's grid point is chosen (harness.tuning): every point tried is trained on
     `seeds`, answers the dev `task`, and the best mean `metric` wins; the chosen point is then
@@ -205,6 +218,7 @@ class RunConfig(Strict):
     tuning: TuningSpec | None = Field(None, description="needed when a method's params or train hold a list "
                                                         "(a grid)")
     tasks_dirs: list[str] = Field(default_factory=list)
+    resources: ResourcesSpec = ResourcesSpec()
 
     @property
     def training_seeds(self) -> list[int]:

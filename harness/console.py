@@ -45,3 +45,27 @@ def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[None]:
             os.close(saved[1])
             console.file = previous
             terminal.close()
+
+
+@contextmanager
+def all_output_to(log_path: Path) -> Iterator[None]:
+    """A job on a worker has no terminal: its fds 1 and 2 and the console append to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    previous = console.file
+    with open(log_path, "a", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        console.file = log
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            console.file = previous

@@ -6,6 +6,7 @@ The project's own `tasks/` folder is always scanned; `--tasks-dir` adds a user's
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -46,6 +47,26 @@ def discover(extra_dirs: list[Path] | None = None) -> Registry[Callable[..., Tas
                 continue
             _import_file(path)
     return TASKS
+
+
+def build_task(cfg, spec, field: str, config_path: Path | None = None) -> tuple[Task, list]:
+    """A run's task from its spec (`tasks[i]` or `tuning.task`), with its samples. A factory that
+    takes `run_config` gets the run's config; a bad option or metric name is a one-line error."""
+    from harness.metrics import METRICS
+    registry = discover([Path(d) for d in cfg.tasks_dirs])
+    where = str(config_path or "")
+    factory = registry.get(spec.name, file=where, field=f"{field}.name")
+    kwargs = dict(spec.options)
+    if "run_config" in inspect.signature(factory).parameters:
+        kwargs["run_config"] = cfg
+    try:
+        task = factory(**kwargs)
+    except TypeError as exc:
+        raise HarnessError(f"bad option for task {spec.name!r}: {exc}", file=config_path,
+                           field=f"{field}.options") from None
+    for name in task.metrics:
+        METRICS.get(name, file=where, field=f"{field} ({spec.name}) metrics")
+    return task, task.load()
 
 
 def _import_file(path: Path) -> None:

