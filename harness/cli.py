@@ -40,7 +40,10 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
         executor: str = typer.Option("local", "--executor", help="where jobs run: local (this process) or ray"),
         ray_address: Optional[str] = typer.Option(None, "--ray-address",
                                                   help="host:port of a Ray head node (default: a local instance "
-                                                       "on 127.0.0.1)")) -> None:
+                                                       "on 127.0.0.1)"),
+        isolate_jobs: Optional[bool] = typer.Option(None, "--isolate-jobs/--no-isolate-jobs",
+                                                    help="local executor: each job in a fresh child process "
+                                                         "(default: where CUDA is present)")) -> None:
     """Run every stage of a config; cached stages are skipped."""
     _quiet_libraries()
     from harness.config import load_config, skip_bad_rows_everywhere
@@ -58,7 +61,8 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
         from harness.registry import load_object
         if ray_address and executor != "ray":
             raise HarnessError("--ray-address needs --executor ray")
-        runner = load_object(EXECUTORS.get(executor, field="--executor"))(address=ray_address, log_dir=log.parent)
+        runner = load_object(EXECUTORS.get(executor, field="--executor"))(address=ray_address, log_dir=log.parent,
+                                                                          isolate=isolate_jobs)
         runner.check()  # Ray missing or an address that does not answer: before any work
         try:
             with quiet_terminal(log, verbose):

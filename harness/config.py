@@ -115,6 +115,18 @@ class OptimSpec(Strict):
 class TrainSpec(OptimSpec):
     logps_every: int = Field(10, ge=1, description="likelihood-dynamics probe interval (steps)")
     probe_pairs: int = Field(32, ge=1, description="held-out pairs per kind probed for dynamics")
+    launcher: Literal["inprocess", "torchrun", "accelerate"] = Field(
+        "inprocess", description="how one training job uses several devices (harness.train.launch)")
+    processes: int = Field(1, ge=1, description="processes of one training job, one per device; batch_size is "
+                                               "per process")
+    accelerate_config: str = Field("multi_gpu", description="with launcher: accelerate, one of TRL's shipped "
+                                   "configs (multi_gpu, zero1, zero2, zero3, fsdp1, fsdp2) or a path")
+
+    @model_validator(mode="after")
+    def _launcher_for_processes(self):
+        if self.processes > 1 and self.launcher == "inprocess":
+            raise ValueError("processes > 1 needs launcher: torchrun or accelerate")
+        return self
 
 
 class SFTSpec(OptimSpec):
@@ -151,10 +163,20 @@ class TaskSpec(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class VLLMSpec(Strict):
+    """vLLM engine arguments of the same names. A data-parallel fan-out is the executor's: answer
+    jobs of several checkpoints run side by side on Ray, one device each."""
+    tensor_parallel_size: int = Field(1, ge=1, description="devices one engine spans (vLLM's worker processes)")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    max_model_len: int | None = Field(None, ge=16, description="cap on the context (default: the model's, at most 4096)")
+    enforce_eager: bool = Field(True, description="False: CUDA graphs (faster decoding on a GPU, slower start)")
+
+
 class GenerationSpec(Strict):
     backend: str = Field("auto", description="auto (vLLM, else transformers) or a name in "
                                              "harness.generate.base.BACKENDS")
     batch_size: int = Field(64, ge=1, description="sequences generated at once")
+    vllm: VLLMSpec = VLLMSpec()
 
     @field_validator("backend")
     @classmethod
@@ -373,3 +395,13 @@ def _check_methods(cfg: RunConfig, path: Path) -> None:
         check_grids(cfg)
     except HarnessError as exc:
         raise HarnessError(exc.message, file=path, field=exc.field) from None
+    for i, m in enumerate(cfg.methods):
+        for point in grid_points(m):
+            train = cfg.train_for(point)
+            if train.launcher == "accelerate":
+                from harness.train.launch import accelerate_config_path
+                try:
+                    accelerate_config_path(train.accelerate_config)
+                except HarnessError as exc:
+                    raise HarnessError(exc.message, file=path,
+                                       field=f"methods[{i}] ({m.row}).train.accelerate_config") from None

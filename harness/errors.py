@@ -6,6 +6,7 @@ because every stage writes its outputs atomically before the next one starts.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -20,6 +21,11 @@ class HarnessError(Exception):
         self.row = row
         self.field = field
         super().__init__(self.one_line())
+
+    def __reduce__(self):
+        """Pickled whole (file, row, field), so an error raised in a job's child process or Ray worker
+        reaches the CLI as the same one line."""
+        return functools.partial(HarnessError, file=self.file, row=self.row, field=self.field), (self.message,)
 
     def one_line(self) -> str:
         where = ""

@@ -80,6 +80,13 @@ class Pipeline:
         if self.cfg.judge is not None and any(is_judged(m) for t, _ in tasks for m in t.metrics):
             self.cfg.judge.check_reachable()  # a judge that cannot judge stops the run before training
         self.executor.check()
+        if self.executor.name == "local":  # on Ray the job checks the devices of the node it lands on
+            from harness.train.launch import check_devices
+            for p in (p for m in self.cfg.methods for p in points_tried(self.cfg, m)):
+                try:
+                    check_devices(self.cfg.train_for(p).processes, self.cfg.train_for(p).launcher)
+                except HarnessError as exc:
+                    raise HarnessError(exc.message, file=self.config_path, field=exc.field) from None
         with self._timed("data"):
             data = prepare_data(self.cfg)
         start = self._start_jobs(data)
@@ -293,6 +300,7 @@ class Pipeline:
                                                 "samples": [s.id for s in samples],
                                                 "params": [dataclasses.asdict(task.params_for(s)) for s in samples],
                                                 "backend": self.cfg.generation.backend,
+                                                "engine": _engine_key(self.cfg.generation),
                                                 "label": f"{row}/{task.name}"})
                 jobs.append(Job(f"answers/{stage.key}", f"answers:{row}/{task.name}", answers_job,
                                 (self.cfg, self.config_path, model_dir, spec, field, stage), after=after,
@@ -359,6 +367,11 @@ class Pipeline:
             "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d, _) in checkpoints.items()},
             "checkpoint_rows": {name: {"model": row, "seed": seed} for name, (row, seed) in self.ids.items()},
             "tuning": self.tuning})
+
+
+def _engine_key(spec) -> dict:
+    """The vLLM settings that can change an answer (not the share of device memory it may take)."""
+    return spec.vllm.model_dump(exclude={"gpu_memory_utilization"})
 
 
 def _relative(path: Path, root: Path) -> str:

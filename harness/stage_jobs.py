@@ -97,8 +97,13 @@ def train_job(ctx: JobContext, cfg, spec, seed: int, name: str, base_dir: str, d
               for k in pair_kinds(data.test_pairs)}
     length = f"{train.max_steps} steps" if train.max_steps else f"{train.num_epochs} epochs"
     console.print(f"{name}: training {length} ({method.paper})")
-    info, rows = train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
-                              peft=cfg.peft, dtype=cfg.model.dtype)
+    if train.launcher == "inprocess":
+        info, rows = train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
+                                  peft=cfg.peft, dtype=cfg.model.dtype)
+    else:
+        from harness.train.launch import launch_train_method
+        info, rows = launch_train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
+                                         peft=cfg.peft, dtype=cfg.model.dtype)
     atomic_write_json(stage.dir / "dynamics.json", rows)
     atomic_write_json(stage.dir / "log_history.json", info.pop("log_history"))
     stage.mark_done(info)

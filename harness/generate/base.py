@@ -81,14 +81,16 @@ def answer_samples(gen: Generator, samples: list[Sample], params_for: Callable[[
 
 
 def make_generator(backend: str, model_dir: str, *, seed: int = 0, batch_size: int = 64,
-                   dtype: str = "float32") -> Generator:
+                   dtype: str = "float32", options: dict[str, dict] | None = None) -> Generator:
     """Build a backend. "auto" tries AUTO_ORDER (vLLM, then transformers generate) and says, with a
-    warning, why it fell back; a named backend that cannot start is an error."""
+    warning, why it fell back; a named backend that cannot start is an error. `options` holds
+    each backend's own engine settings by backend name (generation.vllm)."""
     names = AUTO_ORDER if backend == "auto" else (backend,)
     for name in names:
         spec = BACKENDS.get(name, field="generation.backend")
         try:
-            return load_object(spec)(model_dir, seed=seed, batch_size=batch_size, dtype=dtype)
+            return load_object(spec)(model_dir, seed=seed, batch_size=batch_size, dtype=dtype,
+                                     **(options or {}).get(name, {}))
         except Exception as exc:  # noqa: BLE001 - any start-up failure (vLLM missing, model unsupported)
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             if backend != "auto" or name == names[-1]:

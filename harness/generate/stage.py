@@ -27,8 +27,8 @@ class GeneratorPool:
 
     def get(self, model_dir: str) -> Generator:
         if self.gen is None:
-            self.gen = make_generator(self.spec.backend, model_dir, seed=self.seed,
-                                      batch_size=self.spec.batch_size, dtype=self.dtype)
+            self.gen = make_generator(self.spec.backend, model_dir, seed=self.seed, batch_size=self.spec.batch_size,
+                                      dtype=self.dtype, options={"vllm": self.spec.vllm.model_dump()})
         elif self.current != model_dir:
             self.gen.switch(model_dir)
         self.current = model_dir

@@ -17,9 +17,17 @@ from harness.vllm_env import apply_in_process_env
 class VLLMGenerator:
     name = "vllm"
 
-    def __init__(self, model_dir: str, *, seed: int = 0, dtype: str = "auto", batch_size: int | None = None) -> None:
-        """`batch_size` bounds the sequences vLLM schedules at once (its max_num_seqs); None: vLLM's default."""
+    def __init__(self, model_dir: str, *, seed: int = 0, dtype: str = "auto", batch_size: int | None = None,
+                 tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
+                 enforce_eager: bool = True) -> None:
+        """`batch_size` bounds the sequences vLLM schedules at once (its max_num_seqs); None: vLLM's
+        default. The rest are vLLM's engine arguments of the same names (generation.vllm)."""
         self.seed, self.dtype, self.batch_size = seed, dtype, batch_size
+        self.engine_args = {"tensor_parallel_size": tensor_parallel_size, "enforce_eager": enforce_eager,
+                            "gpu_memory_utilization": gpu_memory_utilization,
+                            # one device: the engine in this process; several: vLLM's worker processes
+                            "distributed_executor_backend": "uni" if tensor_parallel_size == 1 else "mp"}
+        self.max_model_len_cap = max_model_len
         self.engines_started = 0
         self.llm = None
         self._start(model_dir)
@@ -28,10 +36,9 @@ class VLLMGenerator:
         apply_in_process_env()
         from vllm import LLM
 
-        self.max_model_len = context_length(model_dir)
+        self.max_model_len = min(context_length(model_dir), self.max_model_len_cap or 1 << 30)
         self.llm = LLM(model=model_dir, tokenizer=model_dir, seed=self.seed, max_model_len=self.max_model_len,
-                       dtype=self.dtype, enforce_eager=True, disable_log_stats=True,
-                       distributed_executor_backend="uni",
+                       dtype=self.dtype, disable_log_stats=True, **self.engine_args,
                        **({"max_num_seqs": self.batch_size} if self.batch_size else {}))
         self.tokenizer = self.llm.get_tokenizer()
         self.engines_started += 1

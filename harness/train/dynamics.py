@@ -44,6 +44,8 @@ class LogpDynamicsCallback(TrainerCallback):
                 self.rows.append(row)
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if not state.is_world_process_zero:  # several processes (harness.train.launch): rank 0 measures
+            return
         # resumed from a checkpoint: drop rows measured after it (they will be measured again)
         kept = [r for r in self.rows if r["step"] <= state.global_step]
         if len(kept) != len(self.rows):
@@ -53,5 +55,7 @@ class LogpDynamicsCallback(TrainerCallback):
             self._record(model, 0)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
+        if not state.is_world_process_zero:
+            return
         if state.global_step % self.every == 0 or state.global_step == state.max_steps:
             self._record(model, state.global_step)

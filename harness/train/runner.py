@@ -91,12 +91,14 @@ def _finish(trainer, start_dir: str, stage_dir: Path, tokenizer, t0: float, peft
     and the merged weights to <stage>/model."""
     model_dir = stage_dir / "model"
     if peft is None:
-        trainer.save_model(str(model_dir))
+        trainer.save_model(str(model_dir))  # every rank joins (ZeRO-3 / FSDP gather), rank 0 writes
     else:
-        from harness.train.peft import merge_adapter
         trainer.save_model(str(stage_dir / "adapter"))
-        merge_adapter(start_dir, stage_dir / "adapter", model_dir, dtype)
-    tokenizer.save_pretrained(model_dir)
+    if trainer.is_world_process_zero():
+        if peft is not None:
+            from harness.train.peft import merge_adapter
+            merge_adapter(start_dir, stage_dir / "adapter", model_dir, dtype)
+        tokenizer.save_pretrained(model_dir)
     state, args = trainer.state, trainer.args
     return {"wall_s": round(time.time() - t0, 2), "steps": state.global_step,
             "tokens": int(getattr(state, "num_input_tokens_seen", 0) or 0),
