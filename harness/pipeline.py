@@ -19,6 +19,7 @@ from harness.config import RunConfig
 from harness.console import console
 from harness.data.prepare import PreparedData, pair_kinds, prepare_data
 from harness.errors import HarnessError
+from harness.executors.progress import stage_title
 from harness.manifest import hardware, package_versions
 from harness.metrics import is_judged, judge_groups
 from harness.methods import build_method
@@ -31,7 +32,6 @@ from harness.tuning import choose, point_label, points_tried
 from harness.types import Task
 
 log = logging.getLogger("harness")
-STAGE_TIMINGS = {"answers": "generate"}  # manifest stage_wall_s names of job kinds that differ
 
 
 @dataclasses.dataclass
@@ -67,9 +67,10 @@ class Pipeline:
         self.tuning: dict[str, dict] = {}
 
     @contextmanager
-    def _timed(self, name: str):
+    def _timed(self, name: str, rule: bool = True):
         t0 = time.time()
-        console.rule(f"[bold]{name}")
+        if rule:  # the executor heads its own stages
+            console.rule(f"[bold]{name}")
         yield
         self.timings[name] = round(time.time() - t0, 2)
 
@@ -92,7 +93,7 @@ class Pipeline:
         start = self._start_jobs(data)
         specs, choices, tuning_rows = list(self.cfg.methods), {}, []
         if dev is not None:
-            with self._timed("tuning"):
+            with self._timed("tuning", rule=False):
                 specs, choices, tuning_rows = self._tune(start, dev, data)
         checkpoints: dict[str, tuple[str, str, tuple[str, ...]]] = {}
         if self.cfg.include_base:
@@ -107,7 +108,7 @@ class Pipeline:
         logp_jobs = self._token_logps_jobs(checkpoints, data)
         answer_jobs = self._answer_jobs(checkpoints, [(f"tasks[{i}]", spec, task, samples) for i, (spec, (task, samples))
                                                       in enumerate(zip(self.cfg.tasks, tasks))])
-        with self._timed("jobs"):
+        with self._timed("jobs", rule=False):
             results = self._execute(start.jobs + train_jobs + logp_jobs + answer_jobs)
         costs, dynamics = [], []
         for (spec, seed, name), job in zip(runs, train_jobs):
@@ -144,7 +145,7 @@ class Pipeline:
         for job in in_order(jobs):
             if results[job.key].get("computed"):
                 self.computed.append(job.name)
-            stage = STAGE_TIMINGS.get(job.key.split("/")[0], job.key.split("/")[0])
+            stage = stage_title(job)
             self.timings[stage] = round(self.timings.get(stage, 0.0) + self.executor.wall_s.get(job.key, 0.0), 2)
         return results
 

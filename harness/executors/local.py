@@ -11,7 +11,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from harness.executors.progress import job_bars
+from harness.console import console
+from harness.executors.progress import job_bars, stage_title
 from harness.jobs import Job, JobContext, in_order
 
 
@@ -34,7 +35,9 @@ class LocalExecutor:
         ctx = JobContext()
         try:
             with job_bars(ordered) as bars:
-                for job in ordered:
+                for i, job in enumerate(ordered):
+                    if i == 0 or stage_title(job) != stage_title(ordered[i - 1]):
+                        console.rule(f"[bold]{stage_title(job)}")  # jobs run in stage order here
                     bars.describe(job)
                     t0 = time.time()
                     if self.isolate:

@@ -10,6 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness.console import console
 from harness.jobs import Job
 
+#: a stage's header on the console and its name in the manifest's stage_wall_s, where not the job kind's
+STAGE_TITLES = {"answers": "generate"}
 BAR_NAMES = {"answers": "generating", "train": "training", "token_logps": "token log-probs",
              "reference": "reference log-probs", "base": "starting checkpoint", "source": "model source"}
 
@@ -41,6 +43,10 @@ class JobBars:
 
     def finish(self, job: Job) -> None:
         self.advance(job, self.units[job.key])
+
+
+def stage_title(job: Job) -> str:
+    return STAGE_TITLES.get(stage_of(job), stage_of(job))
 
 
 def stage_of(job: Job) -> str:
