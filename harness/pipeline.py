@@ -322,7 +322,7 @@ class Pipeline:
 
     # ---------------------------------------------------------------- outputs
     def _write_results(self, answers, scores, costs, dynamics, token_rows, pair_rows, tuning_rows) -> None:
-        from harness.judge.mt_bench import write_model_answers
+        from harness.judge.files import write_model_answers
         self.out.mkdir(parents=True, exist_ok=True)
         for (row, task_name), records in answers.items():
             write_model_answers(self.out / "answers" / task_name / f"{row}.jsonl", row,

@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 from loopback_judge import LoopbackJudge  # noqa: E402
 
 from harness.judge.config import JudgeConfig  # noqa: E402
-from harness.judge.mt_bench import judge_mt_bench, load_model_answers, load_questions  # noqa: E402
+from harness.judge.files import load_model_answers, load_questions  # noqa: E402
+from harness.judge.runner import judge_mt_bench  # noqa: E402
 from harness.store import atomic_write_json  # noqa: E402
 
 

@@ -3,10 +3,11 @@
 Public API (imported lazily, so `harness.judge.cli` stays light):
 
     JudgeConfig                                   harness.judge.config
-    judge_mt_bench, ajudge_mt_bench, judgment_scores, not_judged_scores,
     load_questions, load_model_answers, load_reference_answers, load_samples,
     write_model_answers, load_judgments, TEMPERATURE_BY_CATEGORY, temperature_for
-                                                  harness.judge.mt_bench
+                                                  harness.judge.files (FastChat's formats)
+    judge_mt_bench, ajudge_mt_bench, cache_path_for harness.judge.runner
+    judgment_scores, not_judged_scores            harness.judge.scores
     single_results, pairwise_results, (show_result) harness.judge.show_result
     mt_bench_app                                  harness.judge.cli
 """
@@ -19,21 +20,21 @@ _EXPORTS = {
     "JudgeConfig": "config",
     "JudgeClient": "client",
     "JudgeCall": "client",
-    "judge_mt_bench": "mt_bench",
-    "ajudge_mt_bench": "mt_bench",
-    "judgment_scores": "mt_bench",
-    "not_judged_scores": "mt_bench",
-    "load_questions": "mt_bench",
-    "load_model_answers": "mt_bench",
-    "load_reference_answers": "mt_bench",
-    "load_samples": "mt_bench",
-    "load_judgments": "mt_bench",
-    "write_model_answers": "mt_bench",
-    "cache_path_for": "mt_bench",
-    "TEMPERATURE_BY_CATEGORY": "mt_bench",
-    "temperature_for": "mt_bench",
-    "SINGLE_METRICS": "mt_bench",
-    "PAIRWISE_METRICS": "mt_bench",
+    "judge_mt_bench": "runner",
+    "ajudge_mt_bench": "runner",
+    "judgment_scores": "scores",
+    "not_judged_scores": "scores",
+    "load_questions": "files",
+    "load_model_answers": "files",
+    "load_reference_answers": "files",
+    "load_samples": "files",
+    "load_judgments": "files",
+    "write_model_answers": "files",
+    "cache_path_for": "runner",
+    "TEMPERATURE_BY_CATEGORY": "files",
+    "temperature_for": "files",
+    "SINGLE_METRICS": "scores",
+    "PAIRWISE_METRICS": "scores",
     "single_results": "show_result",
     "pairwise_results": "show_result",
     "mt_bench_app": "cli",

@@ -138,7 +138,7 @@ def judge_cmd(
     """Judge answer files with the harness's judge (FastChat's gen_judgment.py), FastChat formats out."""
     from harness.judge.config import JudgeConfig
     from harness.judge.judge_files import MODES, estimate, judge_files
-    from harness.judge.mt_bench import load_model_answers, load_questions
+    from harness.judge.files import load_model_answers, load_questions
 
     try:
         if mode not in MODES:

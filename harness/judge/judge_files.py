@@ -1,6 +1,6 @@
 """`harness mt-bench judge`: judge FastChat `model_answer` files that `harness run` did not produce,
 as FastChat's gen_judgment.py does (single, pairwise-baseline, pairwise-all), with the run's client,
-cache, retries and cost accounting (harness.judge.mt_bench.judge_mt_bench).
+cache, retries and cost accounting (harness.judge.runner.judge_mt_bench).
 
 A dry run counts the requests that would be sent (judgments already in the prompt cache are free)
 and estimates their cost: prompt tokens as characters / 4 (no tokenizer download offline), output
@@ -17,8 +17,8 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.judge.config import JudgeConfig
-from harness.judge.mt_bench import (_build_matches, _normalize_questions, _references_for, cache_path_for,
-                                    judge_mt_bench)
+from harness.judge.matches import build_matches, normalize_questions, references_for
+from harness.judge.runner import cache_path_for, judge_mt_bench
 from harness.judge.prompts import load_judge_prompts
 from harness.store import read_jsonl
 
@@ -58,15 +58,15 @@ def _pair_config(cfg: JudgeConfig, pair: tuple[str, ...]) -> JudgeConfig:
 
 def estimate(cfg: JudgeConfig, questions: list[dict], answers: dict[str, dict], mode: str,
              baseline: str | None, out: Path) -> Estimate:
-    qs = _normalize_questions(questions)
-    refs = _references_for(qs, None)
+    qs = normalize_questions(questions)
+    refs = references_for(qs, None)
     prompts = load_judge_prompts()
     cache = {e["key"] for e in read_jsonl(cache_path_for(out)) if "key" in e}
     judgments = requests = cached = chars = 0
     seen: set[str] = set()
     for pair in pairings(mode, list(answers), baseline):
         sub = {m: answers[m] for m in pair}
-        for match in _build_matches(_pair_config(cfg, pair), qs, sub, refs, prompts):
+        for match in build_matches(_pair_config(cfg, pair), qs, sub, refs, prompts):
             judgments += 1
             for game in match.games:
                 if game.key in cache or game.key in seen:

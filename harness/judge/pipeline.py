@@ -22,8 +22,9 @@ from pydantic import ValidationError
 
 from harness.errors import HarnessError, redact
 from harness.judge.config import JudgeConfig
-from harness.judge.mt_bench import (PAIRWISE_METRICS, SINGLE_METRICS, _qid, judge_mt_bench,
-                                    judgment_scores, not_judged_scores, summarize)
+from harness.judge.files import as_question_id
+from harness.judge.runner import judge_mt_bench, summarize
+from harness.judge.scores import PAIRWISE_METRICS, SINGLE_METRICS, judgment_scores, not_judged_scores
 from harness.store import atomic_write_json, safe_filename
 from harness.types import Sample, SampleScore, Task
 
@@ -89,8 +90,8 @@ def judge_task(cfg: Any, task: Task, samples: list[Sample],
         return [r for r in rows if r["metric"] in wanted]
     assert jcfg is not None
 
-    qid_of = {s.id: _qid(s.meta.get("question_id", s.id)) for s in samples}
-    answers_by_model = {row: {qid_of.get(rec["id"], _qid(rec["id"])): list(rec["turns"])
+    qid_of = {s.id: as_question_id(s.meta.get("question_id", s.id)) for s in samples}
+    answers_by_model = {row: {qid_of.get(rec["id"], as_question_id(rec["id"])): list(rec["turns"])
                               for rec in records}
                         for (row, name), records in answers.items() if name == task.name}
     out = Path(out_dir) / "judgments" / task.name / f"{safe_filename(jcfg.model, 'judge')}_{jcfg.mode}.jsonl"

@@ -22,7 +22,7 @@ from typing import Iterable
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.judge.mt_bench import _dedupe, record_key
+from harness.judge.files import dedupe, record_key
 from harness.store import read_jsonl
 
 
@@ -35,7 +35,7 @@ def single_results(records: Iterable[dict], model_list: list[str] | None = None,
                    ) -> dict[str, dict[str, float | None]]:
     """{model: {"turn_1", "turn_2", "average"}} (None where a model has no scored row)."""
     records = list(records)
-    recs = [r for r in (_dedupe(records) if keep_last else records) if "model" in r]
+    recs = [r for r in (dedupe(records) if keep_last else records) if "model" in r]
     if not recs:
         return {}
     df_all = pd.DataFrame(recs)
@@ -65,7 +65,7 @@ def pairwise_results(records: Iterable[dict], baseline_model: str | None = None,
     baseline_model None: the common model_2 of all rows when there is one (our files), else
     all pairs count (FastChat's pairwise-all)."""
     records = list(records)
-    recs = [r for r in (_dedupe(records) if keep_last else records) if "model_1" in r]
+    recs = [r for r in (dedupe(records) if keep_last else records) if "model_1" in r]
     if not recs:
         return {}
     df_all = pd.DataFrame(recs)

@@ -8,9 +8,8 @@ import shutil
 import pytest
 
 from harness.errors import HarnessError
-from harness.judge.mt_bench import (MODEL_ANSWER_DIR, TEMPERATURE_BY_CATEGORY, load_model_answers,
-                                    load_questions, load_reference_answers, load_samples,
-                                    temperature_for, write_model_answers)
+from harness.judge.files import (MODEL_ANSWER_DIR, TEMPERATURE_BY_CATEGORY, load_model_answers, load_questions,
+                                 load_reference_answers, load_samples, temperature_for, write_model_answers)
 from harness.judge.prompts import MT_BENCH_DIR
 
 

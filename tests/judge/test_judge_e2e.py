@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from harness.errors import HarnessError
 from harness.judge.config import JudgeConfig
-from harness.judge.mt_bench import (cache_path_for, judge_mt_bench, judgment_scores,
-                                    load_model_answers, load_questions, load_samples,
-                                    not_judged_scores, record_key)
+from harness.judge.files import load_model_answers, load_questions, load_samples, record_key
+from harness.judge.runner import cache_path_for, judge_mt_bench
+from harness.judge.scores import judgment_scores, not_judged_scores
 from harness.judge.parse import parse_pair, parse_rating
 from harness.judge.show_result import pairwise_results, single_results
 from harness.store import read_jsonl

@@ -8,7 +8,7 @@ import pytest
 
 from harness.config import RunConfig, load_config
 from harness.errors import HarnessError
-from harness.judge.mt_bench import load_model_answers, load_samples
+from harness.judge.files import load_model_answers, load_samples
 from harness.judge.pipeline import NO_JUDGE_REASON, judge_task
 from harness.types import Task
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from harness.judge.config import JudgeConfig
-from harness.judge.mt_bench import (_build_matches, _normalize_questions, _references_for,
-                                    load_model_answers, load_questions, load_reference_answers)
+from harness.judge.files import load_model_answers, load_questions, load_reference_answers
+from harness.judge.matches import build_matches, normalize_questions, references_for
 from harness.judge.prompts import (NEED_REF_CATS, fill_pair, fill_single, load_judge_prompts,
                                    prompt_name, to_messages)
 
@@ -122,8 +122,8 @@ def test_all_messages_equal_fastchat(mode):
     refs = load_reference_answers()
     cfg = JudgeConfig(base_url="http://127.0.0.1:1/v1", model="gpt-4", api_key_env=None,
                       mode=mode, baseline_model="gpt-3.5-turbo" if mode == "pairwise" else None)
-    qs = _normalize_questions(questions)
-    matches = _build_matches(cfg, qs, answers, _references_for(qs, refs), prompts)
+    qs = normalize_questions(questions)
+    matches = build_matches(cfg, qs, answers, references_for(qs, refs), prompts)
     judges = _fc_judges(prompts, mode)
     by_qid = {q["question_id"]: q for q in questions}
     n_models = 3 if mode == "single" else 2

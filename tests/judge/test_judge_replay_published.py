@@ -9,7 +9,8 @@ from pathlib import Path
 from loopback_judge import LoopbackJudge
 
 from harness.judge.config import JudgeConfig
-from harness.judge.mt_bench import judge_mt_bench, load_model_answers, load_questions
+from harness.judge.files import load_model_answers, load_questions
+from harness.judge.runner import judge_mt_bench
 
 DATA = Path(__file__).resolve().parents[2] / "tasks/data/mt_bench_published"
 MODELS = ("mistral-orpo-capybara", "mistral-orpo-mix")  # answers shipped; one judging pass each

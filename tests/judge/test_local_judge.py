@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.config import RunConfig
-from harness.judge.mt_bench import load_model_answers, load_samples
+from harness.judge.files import load_model_answers, load_samples
 from harness.judge.pipeline import judge_task
 from harness.types import Task
 
