@@ -30,7 +30,6 @@ harness's metrics. A checkpoint that fails gets one ``error`` row per task, with
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
 import math
@@ -39,7 +38,7 @@ from typing import Any, Iterable, Optional
 
 from harness.errors import HarnessError
 from harness.scoring import SCORE_COLUMNS
-from harness.store import atomic_write_text, default_cache_dir, read_json, safe_filename, write_csv
+from harness.store import atomic_write_text, default_cache_dir, digest_path, read_json, safe_filename, write_csv
 from harness.tasks import builtin_tasks_dir
 from harness.vllm_env import apply_in_process_env, vllm_importable
 
@@ -181,12 +180,7 @@ def _has_chat_template(model_dir: str) -> bool:
 
 def _fingerprint(model_dir: str) -> str:
     """Changes when the checkpoint's files change (names, sizes, mtimes)."""
-    h = hashlib.sha256()
-    for p in sorted(Path(model_dir).iterdir()):
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
-    return h.hexdigest()[:16]
+    return digest_path(Path(model_dir), content=False, length=16)
 
 
 class _VLLMPool:

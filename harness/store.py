@@ -24,10 +24,36 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("HARNESS_CACHE", ".harness_cache")).resolve()
 
 
+def digest_json(obj: Any, length: int | None = 16) -> str:
+    """sha256 of an object's canonical JSON (sorted keys, UTF-8): stage keys, data hashes, the
+    judge cache's prompt keys. `length` hex digits (None: all 64)."""
+    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return digest[:length] if length else digest
+
+
+def digest_path(path: Path, *, content: bool = True, length: int | None = None) -> str:
+    """sha256 of a file's bytes, or of a folder's relative file names with their bytes (`content`)
+    or with their sizes and modification times (not `content`: a model folder of gigabytes in
+    milliseconds, and a checkpoint rewritten in place with the same shapes still changes it)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for p in files:
+        if path.is_dir():
+            digest.update(p.relative_to(path).as_posix().encode() + b"\0")
+            if not content:
+                stat = p.stat()
+                digest.update(f"{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+                continue
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()[:length] if length else digest.hexdigest()
+
+
 def stage_key(stage: str, payload: Any) -> str:
-    blob = json.dumps({"stage": stage, "code": CODE_VERSION, "inputs": payload},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return digest_json({"stage": stage, "code": CODE_VERSION, "inputs": payload})
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -36,3 +36,19 @@ def test_stage_done_marker(tmp_path):
     st.mark_done({"n": 3})
     assert Stage(tmp_path, "x", {"p": 1}).done and st.info() == {"n": 3}
     assert not Stage(tmp_path, "x", {"p": 2}).done
+
+
+def test_one_digest_for_json_and_for_files(tmp_path):
+    import os
+
+    from harness.store import digest_json, digest_path
+    assert digest_json({"b": 1, "a": "é"}) == digest_json({"a": "é", "b": 1}) and len(digest_json([1])) == 16
+    assert len(digest_json([1], length=None)) == 64
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(b"abcd")
+    by_content, by_stat = digest_path(folder), digest_path(folder, content=False)
+    (folder / "w.bin").write_bytes(b"abce")  # same size, new bytes
+    os.utime(folder / "w.bin", ns=(1, 1))  # and a new modification time
+    assert digest_path(folder) != by_content and digest_path(folder, content=False) != by_stat
+    assert digest_path(folder / "w.bin") == digest_path(folder / "w.bin", content=False)  # a file: its bytes

@@ -3,14 +3,13 @@ for the manifest (rows, kept, dropped and why, length statistics)."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from harness.data import synthetic
 from harness.errors import HarnessError
 from harness.registry import load_object
+from harness.store import digest_json
 
 
 @dataclasses.dataclass
@@ -31,7 +30,7 @@ class PreparedData:
 
 
 def _hash(rows: list[dict]) -> str:
-    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
+    return digest_json(rows)
 
 
 def _load_source(src) -> tuple[list[dict], dict]:

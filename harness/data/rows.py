@@ -9,13 +9,13 @@ reasons in the same report, which goes into a run's manifest.json.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import statistics
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, TypedDict
 
 from harness.errors import HarnessError
+from harness.store import digest_path
 
 Message = dict[str, str]
 ROLES = ("system", "user", "assistant")
@@ -145,15 +145,7 @@ def require_file(path: Path) -> None:
 def fingerprint(path: Path) -> str:
     """sha256 of a file's bytes, or of a folder's relative names and bytes, in sorted order."""
     require_file(path)
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for p in files:
-        if path.is_dir():
-            digest.update(p.relative_to(path).as_posix().encode() + b"\0")
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    return digest_path(path)
 
 
 def get_field(record: Any, name: str, where: Where) -> Any:

@@ -11,7 +11,6 @@ row; the tests use FastChat's as the oracle on the shipped files.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from harness.errors import HarnessError
 from harness.judge.prompts import MT_BENCH_DIR
-from harness.store import atomic_write_text, read_jsonl
+from harness.store import atomic_write_text, digest_json, read_jsonl
 from harness.types import Sample
 
 QUESTION_FILE = MT_BENCH_DIR / "question.jsonl"
@@ -153,7 +152,7 @@ def write_model_answers(path: str | Path, model_id: str,
     lines = []
     for qid in sorted(answers, key=lambda x: (str(type(as_question_id(x))), as_question_id(x))):
         turns = [str(t) for t in answers[qid]]
-        answer_id = hashlib.sha256(json.dumps([model_id, str(qid), turns]).encode()).hexdigest()[:22]
+        answer_id = digest_json([model_id, str(qid), turns], length=22)
         lines.append(json.dumps({"question_id": as_question_id(qid), "answer_id": answer_id,
                                  "model_id": model_id,
                                  "choices": [{"index": 0, "turns": turns}], "tstamp": now}))

@@ -5,15 +5,14 @@ sent to the judge (their sha256 with the judge model is the cache key)."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from typing import Any, Iterable, Mapping, Sequence
 
 from harness.errors import HarnessError
 from harness.judge.client import Messages
 from harness.judge.config import JudgeConfig
-from harness.judge.files import load_reference_answers, as_question_id
+from harness.judge.files import as_question_id, load_reference_answers
 from harness.judge.prompts import fill_pair, fill_single, needs_reference, prompt_name, to_messages
+from harness.store import digest_json
 from harness.types import Sample
 
 
@@ -44,9 +43,7 @@ class Match:
 
 
 def cache_key(judge_model: str, messages: Messages) -> str:
-    blob = json.dumps({"model": judge_model, "messages": messages}, sort_keys=True,
-                      ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return digest_json({"model": judge_model, "messages": messages}, length=None)
 
 
 def normalize_questions(questions: Iterable[dict | Sample]) -> list[dict]:

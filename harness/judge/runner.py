@@ -30,7 +30,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from harness.errors import HarnessError
 from harness.judge.client import JudgeCall, JudgeClient
 from harness.judge.config import JudgeConfig
-from harness.judge.files import MODEL_ANSWER_DIR, dedupe, load_model_answers, model_name, as_question_id, record_key
+from harness.judge.files import (MODEL_ANSWER_DIR, as_question_id, dedupe, load_model_answers, model_name,
+                                 record_key)
 from harness.judge.matches import Game, Match, build_matches, normalize_questions, references_for
 from harness.judge.parse import parse_pair, parse_rating
 from harness.judge.prompts import load_judge_prompts

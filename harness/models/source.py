@@ -9,12 +9,12 @@ reference, log-probs, HF and vLLM generation -- renders conversations with the s
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.store import digest_path
 
 FIELD = "model.path"
 GGUF_MAGIC = b"GGUF"
@@ -74,18 +74,9 @@ def check_source(spec: str, config_file: str | os.PathLike | None = None, field:
 
 
 def source_digest(path: Path) -> str:
-    """Content digest of a model source: the file's bytes for GGUF, the folder's file names and
-    sizes for a checkpoint folder (hashing gigabytes of weights on every run would cost minutes)."""
-    h = hashlib.sha256()
-    if path.is_file():
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                h.update(block)
-    else:
-        for p in sorted(path.rglob("*")):
-            if p.is_file():
-                h.update(f"{p.relative_to(path)}:{p.stat().st_size}\n".encode())
-    return h.hexdigest()[:16]
+    """Digest of a model source: the file's bytes for GGUF, the folder's file names, sizes and times
+    for a checkpoint folder (hashing gigabytes of weights on every run would cost minutes)."""
+    return digest_path(path, content=False, length=16)
 
 
 def source_payload(path: Path, chat_template: str | None) -> dict:
