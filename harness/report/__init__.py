@@ -1,6 +1,6 @@
 """Report layer: bootstrap CIs, merged leaderboards (md/csv/tex/html) and plots from results/<run>/.
 
-Entry points: `build_leaderboard` (a DataFrame you can inspect) and `write_reports` (all files).
+Entry points: `build_leaderboard` (a Leaderboard: its `table` is a DataFrame you can inspect) and `write_reports` (all files).
 """
 from harness.report.bootstrap import (CI, PairedResult, bootstrap_ci, mt_bench_ci, paired_bootstrap,
                                       paired_by_id, per_question_average)

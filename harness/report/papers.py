@@ -81,7 +81,7 @@ class RunView:
 
     @property
     def labels(self) -> list[str]:
-        return list(self.lb["label"]) if len(self.lb) else []
+        return list(self.lb.table["label"]) if len(self.lb.table) else []
 
     def method_of(self, label: str) -> str:
         """The method name behind a row label (labels may differ from names); 'base' stays."""
@@ -97,13 +97,13 @@ class RunView:
         if not self.has_column(key) or label not in self.labels:
             return NOT_IN_RUN
         i = self.labels.index(label)
-        status = self.lb[f"{key}:status"].iloc[i]
+        status = self.lb.table[f"{key}:status"].iloc[i]
         if status == "not_judged":
             return NOT_JUDGED
         if status not in ("ok", "partial"):
             return "missing"
         d = render.digits(self.lb, key)
-        mean, lo, hi = (self.lb[f"{key}:{s}"].iloc[i] for s in ("mean", "lo", "hi"))
+        mean, lo, hi = (self.lb.table[f"{key}:{s}"].iloc[i] for s in ("mean", "lo", "hi"))
         return f"{mean:.{d}f} [{lo:.{d}f}, {hi:.{d}f}]" + ("*" if status == "partial" else "")
 
     def describe(self) -> str:

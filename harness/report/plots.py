@@ -45,14 +45,14 @@ def score_bars(lb: "Leaderboard", out_dir: Path) -> tuple[dict[str, Path], list[
     files, notes = {}, []
     for col in lb.value_columns:
         name = f"scores_{safe_filename(col.key.replace('/', '_'))}"
-        status = lb[f"{col.key}:status"]
+        status = lb.table[f"{col.key}:status"]
         keep = status.isin(["ok", "partial"]).to_numpy()
         if not keep.any():
             notes.append(f"plot {name}.png skipped: no scored samples for {col.key}")
             continue
-        mean = lb[f"{col.key}:mean"].to_numpy()[keep]
-        lo, hi = lb[f"{col.key}:lo"].to_numpy()[keep], lb[f"{col.key}:hi"].to_numpy()[keep]
-        labels = list(lb["label"].to_numpy()[keep])
+        mean = lb.table[f"{col.key}:mean"].to_numpy()[keep]
+        lo, hi = lb.table[f"{col.key}:lo"].to_numpy()[keep], lb.table[f"{col.key}:hi"].to_numpy()[keep]
+        labels = list(lb.table["label"].to_numpy()[keep])
         partial = list(status.to_numpy()[keep] == "partial")
         fig = Figure(figsize=(max(4.0, 0.8 * len(labels) + 2), 3.2), layout="constrained")
         ax = fig.add_subplot()

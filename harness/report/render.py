@@ -31,7 +31,7 @@ Cell = tuple[str, bool, str]  # (text, is_best, status)
 
 def digits(lb: "Leaderboard", key: str) -> int:
     """Two decimals for small-scale columns (MT-Bench 1-10), one for 0-100 scales."""
-    means = [m for m in lb[f"{key}:mean"] if math.isfinite(m)]
+    means = [m for m in lb.table[f"{key}:mean"] if math.isfinite(m)]
     return 2 if means and max(abs(m) for m in means) < 10 else 1
 
 
@@ -50,28 +50,28 @@ def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[s
     header = ["model"] + (["seeds"] if several else []) + [c.key for c in lb.value_columns] + \
         [COST_HEADERS[c] for c in lb.cost_columns]
     rows: list[list[Cell]] = [[(label, False, "ok")] + ([(seeds, False, "ok")] if several else [])
-                              for label, seeds in zip(lb["label"], lb["seeds"])]
+                              for label, seeds in zip(lb.table["label"], lb.table["seeds"])]
     for col in lb.value_columns:
         d = digits(lb, col.key)
-        status = list(lb[f"{col.key}:status"])
-        shown = [round(m, d) for m in lb[f"{col.key}:mean"]]
+        status = list(lb.table[f"{col.key}:status"])
+        shown = [round(m, d) for m in lb.table[f"{col.key}:mean"]]
         # a partial mean skips some samples, so it competes for "best" only with itself
         best = _best([v if s == "ok" else math.nan for v, s in zip(shown, status)], lower=False)
         for i, row in enumerate(rows):
             if status[i] in ("ok", "partial"):
-                lo, hi = lb[f"{col.key}:lo"].iloc[i], lb[f"{col.key}:hi"].iloc[i]
+                lo, hi = lb.table[f"{col.key}:lo"].iloc[i], lb.table[f"{col.key}:hi"].iloc[i]
                 text = f"{shown[i]:.{d}f} [{lo:.{d}f}, {hi:.{d}f}]"
-                sd = lb[f"{col.key}:seed_sd"].iloc[i]
+                sd = lb.table[f"{col.key}:seed_sd"].iloc[i]
                 text += f" sd {sd:.{d}f}" if math.isfinite(sd) else ""
                 text += "*" if status[i] == "partial" else ""
             elif status[i] == "not_judged":
-                reason = lb[f"{col.key}:reason"].iloc[i]
+                reason = lb.table[f"{col.key}:reason"].iloc[i]
                 text = f"not judged: {reason}" if with_reason else "not judged"
             else:
                 text = "missing"
             row.append((text, i in best, status[i]))
     for key in lb.cost_columns:
-        values = [float(v) for v in lb[key]]
+        values = [float(v) for v in lb.table[key]]
         best = _best(values, lower=True) if key not in ("train:global_batch", "train:budget") else set()
         fmt = "{:,.1f}" if key == "train:wall_s" else "{:,.0f}"
         for i, row in enumerate(rows):
@@ -81,7 +81,7 @@ def table_cells(lb: "Leaderboard", *, with_reason: bool = False) -> tuple[list[s
 
 
 def multi_seed(lb: "Leaderboard") -> bool:
-    return any("," in str(seeds) for seeds in lb["seeds"])
+    return any("," in str(seeds) for seeds in lb.table["seeds"])
 
 
 def legend(lb: "Leaderboard") -> str:

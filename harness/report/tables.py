@@ -17,6 +17,7 @@ Design choices, and why:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -33,21 +34,27 @@ COST_COLUMNS = ("train:wall_s", "train:tokens", "train:global_batch", "train:bud
 ALPHA = 0.05
 
 
-class Leaderboard(pd.DataFrame):
-    """The leaderboard table (a DataFrame) plus what renderers need beside it.
+@dataclasses.dataclass
+class Leaderboard:
+    """The leaderboard and what renderers need beside it.
 
-    Columns: run, model, seeds ("0,1,2"), label, then
+    `table` columns: run, model, seeds ("0,1,2"), label, then
     `<task>/<metric>:{mean,lo,hi,n,seed_sd,status,reason}` per value column, then
-    `train:wall_s`, `train:tokens`, `train:global_batch` (means over seeds) when any run has
-    train_costs.csv. `seeds_table`: one row per model x seed with each column's mean.
+    `train:wall_s`, `train:tokens`, `train:global_batch` (means over seeds; `train:budget`, the
+    grid points tried, in a tuned run) when any run has train_costs.csv. `seeds_table`: one row
+    per model x seed with each column's mean. `cells[(row index, column key)]` holds each cell's
+    per-seed samples, from which the CIs and the comparisons were drawn.
     """
 
-    _metadata = ["notes", "comparisons", "baseline", "value_columns", "cost_columns", "cells",
-                 "row_keys", "seeds_table"]
-
-    @property
-    def _constructor(self) -> type["Leaderboard"]:
-        return Leaderboard
+    table: pd.DataFrame
+    notes: list[str]
+    comparisons: pd.DataFrame
+    baseline: str | None
+    value_columns: list[Column]
+    cost_columns: list[str]
+    cells: dict
+    row_keys: list[RowKey]
+    seeds_table: pd.DataFrame
 
 
 def _cell_notes(rows: list[RowKey], columns: list[Column], cells: dict) -> list[str]:
@@ -190,19 +197,16 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
                         if k != "train:budget" or tuned})
         records.append(rec)
         seed_records += seed_recs.values()
-    lb = Leaderboard(pd.DataFrame.from_records(records, columns=["run", "model", "seeds", "label"]
-                                               if not records else None))
+    table = pd.DataFrame.from_records(records, columns=["run", "model", "seeds", "label"] if not records else None)
     notes += [f"{run.name}: scores.csv has no rows" for run in runs if run.scores.empty]
     notes += _cell_notes(rows, columns, cells) + cost_notes + _budget_note(records)
     comparisons = pd.DataFrame()
     if baseline:
         comparisons, cmp_notes = _comparisons(rows, columns, cells, baseline, seed, n_resamples)
         notes += cmp_notes
-    lb.notes, lb.comparisons, lb.baseline = notes, comparisons, baseline
-    lb.value_columns, lb.cells, lb.row_keys = columns, cells, rows
-    lb.seeds_table = pd.DataFrame.from_records(seed_records)
-    lb.cost_columns = [c for c in COST_COLUMNS if has_costs and (c != "train:budget" or tuned)]
-    return lb
+    return Leaderboard(table, notes, comparisons, baseline, columns,
+                       [c for c in COST_COLUMNS if has_costs and (c != "train:budget" or tuned)], cells, rows,
+                       pd.DataFrame.from_records(seed_records))
 
 
 def build_leaderboard(run_dirs: list[Path], baseline: str | None = None,
@@ -251,7 +255,7 @@ def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = No
     files = {"md": out_dir / "leaderboard.md", "csv": out_dir / "leaderboard.csv",
              "seeds": out_dir / "leaderboard_seeds.csv",
              "tex": out_dir / "leaderboard.tex", "html": out_dir / "leaderboard.html"}
-    atomic_write_text(files["csv"], pd.DataFrame(lb).to_csv(index=False))
+    atomic_write_text(files["csv"], lb.table.to_csv(index=False))
     atomic_write_text(files["seeds"], lb.seeds_table.to_csv(index=False))
     atomic_write_text(files["md"], render.to_markdown(lb, notes, title))
     atomic_write_text(files["tex"], render.to_latex(lb, notes))

@@ -34,9 +34,9 @@ def test_write_reports_all_formats(make_run, tmp_path: Path) -> None:
     assert "hh\\_rlhf\\_gen/bleu4" in tex and "hh_rlhf_gen" not in tex.split("\\toprule")[1] \
         .split("\\bottomrule")[0]
     lb = build_leaderboard([a, b])
-    best = lb["hh_rlhf_gen/bleu4:mean"].idxmax()
-    best_value = f"{lb['hh_rlhf_gen/bleu4:mean'].iloc[best]:.1f}"
-    best_line = next(ln for ln in tex.splitlines() if ln.startswith(lb["label"].iloc[best]))
+    best = lb.table["hh_rlhf_gen/bleu4:mean"].idxmax()
+    best_value = f"{lb.table['hh_rlhf_gen/bleu4:mean'].iloc[best]:.1f}"
+    best_line = next(ln for ln in tex.splitlines() if ln.startswith(lb.table["label"].iloc[best]))
     assert f"\\textbf{{{best_value}}}" in best_line
 
     page = files["html"].read_text()

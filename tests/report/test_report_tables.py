@@ -19,19 +19,19 @@ def test_leaderboard_shape_two_runs_three_models_two_tasks(make_run) -> None:
     a = make_run("runA", ["sft", "dpo"])
     b = make_run("runB", ["orpo"], rng_seed=1)
     lb = build_leaderboard([a, b], baseline="sft")
-    assert list(lb["label"]) == ["sft", "dpo", "orpo"]
-    assert list(lb["run"]) == ["runA", "runA", "runB"]
+    assert list(lb.table["label"]) == ["sft", "dpo", "orpo"]
+    assert list(lb.table["run"]) == ["runA", "runA", "runB"]
     assert [c.key for c in lb.value_columns] == KEYS
     stats = [f"{k}:{s}" for k in KEYS for s in ("mean", "lo", "hi", "n", "seed_sd", "status", "reason")]
-    assert list(lb.columns) == ["run", "model", "seeds", "label"] + stats + \
+    assert list(lb.table.columns) == ["run", "model", "seeds", "label"] + stats + \
         ["train:wall_s", "train:tokens", "train:global_batch"]
-    assert lb.shape == (3, 4 + 7 * len(KEYS) + 3)
-    assert list(lb["hh_rlhf_gen/bleu4:n"]) == [40, 40, 40]
-    assert list(lb["mt_bench/mt_bench_avg:n"]) == [16, 16, 16]
-    assert (lb["hh_rlhf_gen/bleu4:lo"] <= lb["hh_rlhf_gen/bleu4:mean"]).all()
-    assert (lb[[f"{k}:status" for k in KEYS]] == "ok").all().all()
+    assert lb.table.shape == (3, 4 + 7 * len(KEYS) + 3)
+    assert list(lb.table["hh_rlhf_gen/bleu4:n"]) == [40, 40, 40]
+    assert list(lb.table["mt_bench/mt_bench_avg:n"]) == [16, 16, 16]
+    assert (lb.table["hh_rlhf_gen/bleu4:lo"] <= lb.table["hh_rlhf_gen/bleu4:mean"]).all()
+    assert (lb.table[[f"{k}:status" for k in KEYS]] == "ok").all().all()
     # sft has no training cost (a base model) -> NaN and a note, never 0
-    assert lb["train:wall_s"].isna().tolist() == [True, False, False]
+    assert lb.table["train:wall_s"].isna().tolist() == [True, False, False]
     assert any("train cost for sft" in n for n in lb.notes)
 
 
@@ -39,15 +39,15 @@ def test_average_column_is_mean_of_turns(make_run) -> None:
     lb = build_leaderboard([make_run("r", ["dpo"])])
     t1, t2 = lb.cells[(0, "mt_bench/mt_bench_turn1")].values, \
         lb.cells[(0, "mt_bench/mt_bench_turn2")].values
-    assert lb["mt_bench/mt_bench_avg:mean"].iloc[0] == pytest.approx(((t1 + t2) / 2).mean())
+    assert lb.table["mt_bench/mt_bench_avg:mean"].iloc[0] == pytest.approx(((t1 + t2) / 2).mean())
 
 
 def test_clashing_model_names_are_prefixed_and_seeds_merged(make_run) -> None:
     a = make_run("runA", ["sft", "dpo"])
     b = make_run("runB", ["dpo"], seeds=(0, 1))
     lb = build_leaderboard([a, b])
-    assert list(lb["label"]) == ["sft", "runA/dpo", "runB/dpo"]
-    assert list(lb["seeds"]) == ["0", "0", "0,1"]
+    assert list(lb.table["label"]) == ["sft", "runA/dpo", "runB/dpo"]
+    assert list(lb.table["seeds"]) == ["0", "0", "0,1"]
     assert list(lb.seeds_table["label"]) == ["sft", "runA/dpo", "runB/dpo", "runB/dpo"]
     assert list(lb.seeds_table["seed"]) == [0, 0, 0, 1]
 
@@ -60,16 +60,16 @@ def test_several_seeds_one_row_mean_spread_and_crossed_ci(make_run) -> None:
     lb = build_leaderboard([make_run("r", rows=rows, costs=False, dynamics=False)])
     key = "hh_rlhf_gen/bleu4"
     per_seed = lb.seeds_table.set_index("seed")[f"{key}:mean"]
-    assert len(lb) == 1 and list(per_seed.index) == [0, 1, 2]
-    assert lb[f"{key}:mean"].iloc[0] == pytest.approx(per_seed.mean())
-    assert lb[f"{key}:seed_sd"].iloc[0] == pytest.approx(per_seed.std(ddof=1))
-    assert lb[f"{key}:seed_sd"].iloc[0] > 5
-    assert lb[f"{key}:n"].iloc[0] == 40  # samples, not samples x seeds
+    assert len(lb.table) == 1 and list(per_seed.index) == [0, 1, 2]
+    assert lb.table[f"{key}:mean"].iloc[0] == pytest.approx(per_seed.mean())
+    assert lb.table[f"{key}:seed_sd"].iloc[0] == pytest.approx(per_seed.std(ddof=1))
+    assert lb.table[f"{key}:seed_sd"].iloc[0] > 5
+    assert lb.table[f"{key}:n"].iloc[0] == 40  # samples, not samples x seeds
     one = build_leaderboard([make_run("one", rows=[r for r in rows if r[1] == 0], costs=False,
                                       dynamics=False)])
-    assert math.isnan(one[f"{key}:seed_sd"].iloc[0])
-    width3 = lb[f"{key}:hi"].iloc[0] - lb[f"{key}:lo"].iloc[0]
-    width1 = one[f"{key}:hi"].iloc[0] - one[f"{key}:lo"].iloc[0]
+    assert math.isnan(one.table[f"{key}:seed_sd"].iloc[0])
+    width3 = lb.table[f"{key}:hi"].iloc[0] - lb.table[f"{key}:lo"].iloc[0]
+    width1 = one.table[f"{key}:hi"].iloc[0] - one.table[f"{key}:lo"].iloc[0]
     assert width3 > 2 * width1 > 0  # the seeds' spread is in the interval
     md = to_markdown(lb, lb.notes)
     assert "| seeds |" in md and " sd " in md and "resamples seeds and samples" in md
@@ -127,7 +127,7 @@ def test_partial_and_missing_cells_are_flagged(make_run) -> None:
             r = r[:5] + ["", "error", "CUDA OOM", ""]
         out.append(r)
     lb = build_leaderboard([make_run("r", rows=out, costs=False, dynamics=False)])
-    dpo = lb[lb["label"] == "dpo"].iloc[0]
+    dpo = lb.table[lb.table["label"] == "dpo"].iloc[0]
     assert dpo["hh_rlhf_gen/bleu4:status"] == "partial" and dpo["hh_rlhf_gen/bleu4:n"] == 28
     assert dpo["hh_rlhf_gen/rougeL:status"] == "missing" and dpo["hh_rlhf_gen/rougeL:n"] == 0
     assert str(dpo["hh_rlhf_gen/rougeL:mean"]) == "nan"  # never a silent zero
@@ -144,7 +144,7 @@ def test_not_judged_cells_show_reason_once(make_run) -> None:
     rows = [r if r[2] != "mt_bench" else r[:5] + ["", "not_judged", "no judge configured", r[8]]
             for r in score_rows(["sft", "dpo"])]
     lb = build_leaderboard([make_run("r", rows=rows, costs=False, dynamics=False)])
-    assert set(lb["mt_bench/mt_bench_avg:status"]) == {"not_judged"}
+    assert set(lb.table["mt_bench/mt_bench_avg:status"]) == {"not_judged"}
     md = to_markdown(lb, lb.notes)
     assert md.count("| not judged |") + md.count("| not judged\n") >= 2
     assert md.count("not judged |") == 6  # 2 models x (2 turns + avg), the reason not repeated
@@ -154,7 +154,7 @@ def test_not_judged_cells_show_reason_once(make_run) -> None:
 
 def test_empty_scores_csv_gives_empty_table_and_note(make_run) -> None:
     lb = build_leaderboard([make_run("r", rows=[], costs=False, dynamics=False)], baseline="sft")
-    assert len(lb) == 0 and lb.value_columns == []
+    assert len(lb.table) == 0 and lb.value_columns == []
     assert "r: scores.csv has no rows" in lb.notes
     assert "| model |" in to_markdown(lb, lb.notes)
 
@@ -164,7 +164,7 @@ def test_task_absent_from_one_run(make_run) -> None:
     b = make_run("b", rows=[r for r in score_rows(["ipo"]) if r[2] == "hh_rlhf_gen"],
                  costs=False, dynamics=False)
     lb = build_leaderboard([a, b])
-    assert lb.set_index("label").loc["ipo", "mt_bench/mt_bench_turn1:status"] == "missing"
+    assert lb.table.set_index("label").loc["ipo", "mt_bench/mt_bench_turn1:status"] == "missing"
     assert any("for ipo: no scores (task mt_bench not in run b)" in n for n in lb.notes)
 
 
@@ -202,7 +202,7 @@ def test_bad_optional_file_is_noted_not_fatal(make_run) -> None:
     run = make_run("r", ["dpo"])
     (run / "train_costs.csv").write_text("model,seed,wall_s,tokens\ndpo,0,fast,10\n")
     lb = build_leaderboard([run])
-    assert "train:wall_s" not in lb.columns
+    assert "train:wall_s" not in lb.table.columns
     assert any("train_costs.csv:2: wall_s" in n and "ignored" in n for n in lb.notes)
 
 
@@ -217,8 +217,8 @@ def test_runs_that_differ_only_in_seed_merge(make_run) -> None:
         (run / "manifest.json").write_text(json.dumps({"run_name": name, "config": config}))
         dirs.append(run)
     lb = build_leaderboard(dirs)
-    assert list(lb["label"]) == ["q-s0/dpo", "q-lr/dpo"]
-    assert list(lb["seeds"]) == ["0,1", "2"]
+    assert list(lb.table["label"]) == ["q-s0/dpo", "q-lr/dpo"]
+    assert list(lb.table["seeds"]) == ["0,1", "2"]
     assert any("runs q-s0, q-s1 differ only in seed: merged as q-s0" in n for n in lb.notes)
 
 
