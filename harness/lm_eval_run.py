@@ -196,10 +196,10 @@ class _VLLMPool:
         self.close()
         from lm_eval.models.vllm_causallms import VLLM
 
-        from harness.generate.base import context_length
-        self.lm = VLLM(pretrained=model_dir, tokenizer=model_dir, dtype=self.dtype, seed=self.seed,
-                       max_model_len=context_length(model_dir), batch_size="auto",
-                       enforce_eager=True, disable_log_stats=True, distributed_executor_backend="uni")
+        from harness.generate.vllm import engine_args
+        args = engine_args(model_dir, dtype=self.dtype, seed=self.seed)
+        args["pretrained"] = args.pop("model")  # lm-eval's name for it; the rest go to vLLM's LLM
+        self.lm = VLLM(**args, batch_size="auto")
         self.engines += 1
         return self.lm
 

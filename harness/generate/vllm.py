@@ -14,6 +14,19 @@ from harness.generate.base import context_length, encode_prompts
 from harness.types import GenerateParams, Message
 from harness.vllm_env import apply_in_process_env
 
+def engine_args(model_dir: str, *, dtype: str, seed: int, tensor_parallel_size: int = 1,
+                gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
+                enforce_eager: bool = True) -> dict:
+    """Arguments of vLLM's `LLM` for one checkpoint, for generation and for lm-eval's vLLM model
+    alike: one device runs the engine in this process ("uni"), several use vLLM's worker
+    processes; the context is the model's (at most 4096) unless capped."""
+    return {"model": model_dir, "tokenizer": model_dir, "dtype": dtype, "seed": seed,
+            "max_model_len": min(context_length(model_dir), max_model_len or 1 << 30),
+            "tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization,
+            "enforce_eager": enforce_eager, "disable_log_stats": True,
+            "distributed_executor_backend": "uni" if tensor_parallel_size == 1 else "mp"}
+
+
 class VLLMGenerator:
     name = "vllm"
 
@@ -23,11 +36,8 @@ class VLLMGenerator:
         """`batch_size` bounds the sequences vLLM schedules at once (its max_num_seqs); None: vLLM's
         default. The rest are vLLM's engine arguments of the same names (generation.vllm)."""
         self.seed, self.dtype, self.batch_size = seed, dtype, batch_size
-        self.engine_args = {"tensor_parallel_size": tensor_parallel_size, "enforce_eager": enforce_eager,
-                            "gpu_memory_utilization": gpu_memory_utilization,
-                            # one device: the engine in this process; several: vLLM's worker processes
-                            "distributed_executor_backend": "uni" if tensor_parallel_size == 1 else "mp"}
-        self.max_model_len_cap = max_model_len
+        self.options = {"tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization,
+                        "max_model_len": max_model_len, "enforce_eager": enforce_eager}
         self.engines_started = 0
         self.llm = None
         self._start(model_dir)
@@ -36,10 +46,9 @@ class VLLMGenerator:
         apply_in_process_env()
         from vllm import LLM
 
-        self.max_model_len = min(context_length(model_dir), self.max_model_len_cap or 1 << 30)
-        self.llm = LLM(model=model_dir, tokenizer=model_dir, seed=self.seed, max_model_len=self.max_model_len,
-                       dtype=self.dtype, disable_log_stats=True, **self.engine_args,
-                       **({"max_num_seqs": self.batch_size} if self.batch_size else {}))
+        args = engine_args(model_dir, dtype=self.dtype, seed=self.seed, **self.options)
+        self.max_model_len = args["max_model_len"]
+        self.llm = LLM(**args, **({"max_num_seqs": self.batch_size} if self.batch_size else {}))
         self.tokenizer = self.llm.get_tokenizer()
         self.engines_started += 1
 
