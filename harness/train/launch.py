@@ -107,6 +107,12 @@ def main(job_dir: str) -> None:
                               dtype=job["dtype"])
     if int(os.environ.get("RANK", "0")) == 0:
         atomic_write_json(job_dir / "result.json", {"info": info, "dynamics": rows})
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        # every rank leaves together and closes the process group itself: a rank that exits with
+        # gloo's threads still running aborts ("terminate called without an active exception")
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
