@@ -19,23 +19,18 @@ console = Console(stderr=True)  # every module of a run prints through this one
 
 
 @contextmanager
-def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[None]:
-    """While inside: fds 1 and 2 append to `log_path`, `console` writes to the real terminal."""
-    if verbose:
-        yield
-        return
+def _fds_to(log_path: Path) -> Iterator[object]:
+    """While inside: this process's fds 1 and 2 (native code and children included) append to
+    `log_path`; yields the open log file."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8")
-    previous = console.file
     with open(log_path, "a", encoding="utf-8") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
-        console.file = terminal
         try:
-            yield
+            yield log
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -43,6 +38,21 @@ def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+@contextmanager
+def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[None]:
+    """While inside: fds 1 and 2 append to `log_path`, `console` writes to the real terminal."""
+    if verbose:
+        yield
+        return
+    terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8")
+    previous = console.file
+    with _fds_to(log_path):
+        console.file = terminal
+        try:
+            yield
+        finally:
             console.file = previous
             terminal.close()
 
@@ -50,22 +60,10 @@ def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[None]:
 @contextmanager
 def all_output_to(log_path: Path) -> Iterator[None]:
     """A job on a worker has no terminal: its fds 1 and 2 and the console append to `log_path`."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
     previous = console.file
-    with open(log_path, "a", encoding="utf-8") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
+    with _fds_to(log_path) as log:
         console.file = log
         try:
             yield
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
             console.file = previous

@@ -161,3 +161,22 @@ def mt_bench_prompts(n: int) -> list[list[dict]]:
     """The first n MT-Bench first-turn questions as one-message conversations."""
     from harness.judge.files import load_samples
     return [[{"role": "user", "content": s.turns[0]}] for s in load_samples()][:n]
+
+
+def run_harness(cfg: Path, cache: Path, results: Path, run_name: str, *extra: str,
+                timeout: int = 3600) -> tuple[float, dict]:
+    """`harness run` through the real CLI in a subprocess: (wall seconds, the run's manifest)."""
+    import json
+    import subprocess
+    import sys
+    import time
+    cmd = [sys.executable, "-m", "harness.cli", "run", str(cfg), "--set", f"cache_dir={cache}",
+           "--set", f"results_dir={results}", *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"harness run failed ({proc.returncode}): {' '.join(cmd)}")
+    return seconds, json.loads((results / run_name / "manifest.json").read_text())
+

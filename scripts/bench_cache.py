@@ -10,14 +10,10 @@ the leaderboard), which bounds the ratio; the warm run's stage times are recorde
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _bench import ROOT, machine_info, ratio, write_result
+from _bench import ROOT, machine_info, ratio, run_harness, write_result
 
 CONFIG = """run_name: bench_cache
 seed: 0
@@ -35,15 +31,7 @@ generation: {{backend: {backend}}}
 
 
 def run_cli(cfg: Path, tmp: Path) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "harness.cli", "run", str(cfg), "--set", f"cache_dir={tmp}/cache",
-           "--set", f"results_dir={tmp}/results"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"harness run failed ({proc.returncode})")
-    return seconds, json.loads((tmp / "results" / "bench_cache" / "manifest.json").read_text())
+    return run_harness(cfg, tmp / "cache", tmp / "results", "bench_cache", timeout=900)
 
 
 def main() -> None:

@@ -12,15 +12,11 @@ instance and importing torch/TRL in each new worker. The figures say which wins 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
-from _bench import ROOT, machine_info, ratio, write_result
+from _bench import ROOT, machine_info, ratio, run_harness, write_result
 
 CONFIG = """run_name: bench_executor
 seed: 0
@@ -40,15 +36,7 @@ COMPARED = ("scores.csv", "token_logps.csv", "pair_logps.csv", "dynamics.csv")
 
 
 def run_cli(cfg: Path, tmp: Path, name: str, *extra: str) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "harness.cli", "run", str(cfg), "--set", f"cache_dir={tmp}/cache-{name}",
-           "--set", f"results_dir={tmp}/{name}", *extra]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"harness run ({name}) failed ({proc.returncode})")
-    return seconds, json.loads((tmp / name / "bench_executor" / "manifest.json").read_text())
+    return run_harness(cfg, tmp / f"cache-{name}", tmp / name, "bench_executor", *extra)
 
 
 def main() -> None:
