@@ -87,10 +87,14 @@ def test_ray_executor_matches_local_and_retries_a_killed_worker(tmp_path):
     (["--ray-address", "127.0.0.1:6379"], "--ray-address needs --executor ray"),
 ])
 def test_bad_executor_input_one_line_nothing_run(tmp_path, args, expected):
+    from typer.testing import CliRunner
+
+    from harness.cli import app
     (tmp_path / "tiny.yaml").write_text(CONFIG)
-    proc = _harness(tmp_path, "x", *args, timeout=120)
-    assert proc.returncode == 2 and expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert not (tmp_path / "cache-x").exists()
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "tiny.yaml"), "--set", f"cache_dir={tmp_path}/cache-x",
+                                      "--set", f"results_dir={tmp_path}/x", *args])
+    assert result.exit_code == 2 and expected in result.stderr, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "cache-x").exists()
 
 
 def test_ray_missing_is_one_line(monkeypatch):
