@@ -17,7 +17,8 @@ class RichProgressCallback(TrainerCallback):
         if not state.is_world_process_zero:
             return
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                                 transient=True)  # the run's own bars count finished jobs
         self.progress.start()
         self.task = self.progress.add_task(f"training {self.label}", total=state.max_steps,
                                            completed=state.global_step)

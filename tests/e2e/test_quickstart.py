@@ -117,7 +117,7 @@ def test_console_shows_stages_and_table_only(run):
     terminal = (tmp / "terminal.txt").read_text()
     lines = terminal.splitlines()
     assert len(lines) <= 60, terminal
-    assert "| model |" in terminal and "training dpo" in terminal and "generating" in terminal
+    assert "| model |" in terminal and "dpo: training" in terminal and "generating" in terminal
     assert not any(s in terminal for s in ("Warning", "WARNING", "it/s]", "{'loss'", "Loading"))
     log = (tmp / "results" / "tiny" / "logs" / "run.log").read_text()
     assert "'loss'" in log or "loss" in log
