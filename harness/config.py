@@ -388,16 +388,9 @@ def _check_methods(cfg: RunConfig, path: Path) -> None:
             except HarnessError as exc:
                 raise HarnessError(exc.message, file=path, field=exc.field) from None
             try:
-                cfg.train_for(point)
+                train = cfg.train_for(point)
             except ValidationError as exc:
                 raise _validation_error(exc, path, f"methods[{i}] ({m.row}).train") from None
-    try:
-        check_grids(cfg)
-    except HarnessError as exc:
-        raise HarnessError(exc.message, file=path, field=exc.field) from None
-    for i, m in enumerate(cfg.methods):
-        for point in grid_points(m):
-            train = cfg.train_for(point)
             if train.launcher == "accelerate":
                 from harness.train.launch import accelerate_config_path
                 try:
@@ -405,3 +398,7 @@ def _check_methods(cfg: RunConfig, path: Path) -> None:
                 except HarnessError as exc:
                     raise HarnessError(exc.message, file=path,
                                        field=f"methods[{i}] ({m.row}).train.accelerate_config") from None
+    try:
+        check_grids(cfg)
+    except HarnessError as exc:
+        raise HarnessError(exc.message, file=path, field=exc.field) from None

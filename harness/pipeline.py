@@ -45,6 +45,13 @@ class StartJobs:
     references: dict[int, tuple[str, Path]]   # max_length -> (job key, ref_logps.json)
 
 
+def _checkpoint(train: Job) -> tuple[str, str, tuple[str, ...]]:
+    """(stage key, model folder, job keys to wait for) of the checkpoint a training job writes;
+    its Stage is the job's last argument, as for every job of harness.stage_jobs."""
+    stage = train.args[-1]
+    return stage.key, str(stage.dir / "model"), (train.key,)
+
+
 def _has_cuda() -> bool:
     import torch
     return torch.cuda.is_available()
@@ -83,9 +90,9 @@ class Pipeline:
         self.executor.check()
         if self.executor.name == "local":  # on Ray the job checks the devices of the node it lands on
             from harness.train.launch import check_devices
-            for p in (p for m in self.cfg.methods for p in points_tried(self.cfg, m)):
+            for train in (self.cfg.train_for(p) for m in self.cfg.methods for p in points_tried(self.cfg, m)):
                 try:
-                    check_devices(self.cfg.train_for(p).processes, self.cfg.train_for(p).launcher)
+                    check_devices(train.processes, train.launcher)
                 except HarnessError as exc:
                     raise HarnessError(exc.message, file=self.config_path, field=exc.field) from None
         with self._timed("data"):
@@ -103,7 +110,7 @@ class Pipeline:
                 for seed in self.cfg.training_seeds for spec in specs]
         train_jobs = self._train_jobs(start, runs, data)
         for (spec, seed, name), job in zip(runs, train_jobs):
-            checkpoints[name] = (job.args[-1].key, str(job.args[-1].dir / "model"), (job.key,))
+            checkpoints[name] = _checkpoint(job)
             self.ids[name] = (spec.row, seed)
         logp_jobs = self._token_logps_jobs(checkpoints, data)
         answer_jobs = self._answer_jobs(checkpoints, [(f"tasks[{i}]", spec, task, samples) for i, (spec, (task, samples))
@@ -239,17 +246,17 @@ class Pipeline:
         per method the point with the best mean dev metric (harness.tuning). Returns the chosen
         method specs, the choices and one row per (method, point, seed) for tuning.csv."""
         cfg, (dev_task, dev_samples) = self.cfg, dev
-        runs, where = [], {}
+        runs, where, points = [], {}, {}
         for spec in cfg.methods:
             for point in points_tried(cfg, spec):
                 label = point_label(spec, point)
+                points[(spec.row, label)] = point
                 for seed in cfg.tuning_seeds:
                     name = f"{spec.row}[{label}]-seed{seed}"
                     runs.append((point, seed, name))
                     where[name] = (spec.row, label, seed)
         train_jobs = self._train_jobs(start, runs, data)
-        checkpoints = {name: (job.args[-1].key, str(job.args[-1].dir / "model"), (job.key,))
-                       for (_, _, name), job in zip(runs, train_jobs)}
+        checkpoints = {name: _checkpoint(job) for (_, _, name), job in zip(runs, train_jobs)}
         answer_jobs = self._answer_jobs(checkpoints, [("tuning.task", cfg.tuning.task, dev_task, dev_samples)])
         results = self._execute(start.jobs + train_jobs + answer_jobs)
         rows, dev_means = [], {}
@@ -271,9 +278,7 @@ class Pipeline:
             c = choices[spec.row]
             console.print(f"{spec.row}: chose {c.chosen} ({cfg.tuning.metric} on dev {c.dev[c.chosen]:.4g}; "
                           f"{c.tried} point(s) tried)")
-        specs = [next(p for p in points_tried(cfg, s) if point_label(s, p) == choices[s.row].chosen)
-                 for s in cfg.methods]
-        return specs, choices, rows
+        return [points[(s.row, choices[s.row].chosen)] for s in cfg.methods], choices, rows
 
     def _token_logps_jobs(self, checkpoints, data: PreparedData) -> list[Job]:
         """One job per checkpoint (in checkpoint order) when the run has held-out pairs."""

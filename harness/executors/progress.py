@@ -24,12 +24,11 @@ class JobBars:
         self.progress = progress
         self.units = {job.key: job.units for job in jobs}
         self.moved = dict.fromkeys(self.units, 0)
-        self.bars = {}
-        for job in jobs:
-            stage = stage_of(job)
-            if stage not in self.bars:
-                total = sum(self.units[j.key] for j in {j.key: j for j in jobs}.values() if stage_of(j) == stage)
-                self.bars[stage] = progress.add_task(BAR_NAMES.get(stage, stage), total=total)
+        totals: dict[str, int] = {}  # per stage, over distinct keys, in order of first appearance
+        for key, units in self.units.items():
+            totals[key.split("/", 1)[0]] = totals.get(key.split("/", 1)[0], 0) + units
+        self.bars = {stage: progress.add_task(BAR_NAMES.get(stage, stage), total=total)
+                     for stage, total in totals.items()}
 
     def advance(self, job: Job, n: int) -> None:
         n = min(n, self.units[job.key] - self.moved[job.key])

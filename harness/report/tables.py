@@ -169,6 +169,7 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
     expected = {(run.name, task): set(g["sample_id"])
                 for run in runs for task, g in run.scores.groupby("task", sort=False)}
     has_costs, tuned = any(run.costs is not None for run in runs), _tuned(runs)
+    cost_columns = [c for c in COST_COLUMNS if has_costs and (c != "train:budget" or tuned)]
     notes = [f"{run.name}: {note}" for run in runs for note in run.notes]
     cost_notes: list[str] = []
     cells, records, seed_records = {}, [], []
@@ -193,8 +194,8 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
             for seed_, mean in cell.seed_means.items():
                 seed_recs[seed_][f"{col.key}:mean"] = mean
         if has_costs:
-            rec.update({k: v for k, v in _costs(by_name[row.run], row, cost_notes).items()
-                        if k != "train:budget" or tuned})
+            costs = _costs(by_name[row.run], row, cost_notes)
+            rec.update({k: costs[k] for k in cost_columns})
         records.append(rec)
         seed_records += seed_recs.values()
     table = pd.DataFrame.from_records(records, columns=["run", "model", "seeds", "label"] if not records else None)
@@ -204,8 +205,7 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
     if baseline:
         comparisons, cmp_notes = _comparisons(rows, columns, cells, baseline, seed, n_resamples)
         notes += cmp_notes
-    return Leaderboard(table, notes, comparisons, baseline, columns,
-                       [c for c in COST_COLUMNS if has_costs and (c != "train:budget" or tuned)], cells, rows,
+    return Leaderboard(table, notes, comparisons, baseline, columns, cost_columns, cells, rows,
                        pd.DataFrame.from_records(seed_records))
 
 

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.store import atomic_write_json
 
 
 def accelerate_config_path(name: str) -> Path:
@@ -69,10 +70,10 @@ def launch_train_method(method, start_dir: str, dataset, spec, stage_dir: Path, 
     job_dir.mkdir(parents=True, exist_ok=True)
     (job_dir / "result.json").unlink(missing_ok=True)
     dataset.save_to_disk(str(job_dir / "dataset"))
-    (job_dir / "job.json").write_text(json.dumps({
+    atomic_write_json(job_dir / "job.json", {
         "method": method.name, "params": method.params.__dict__, "start_dir": start_dir, "spec": spec.model_dump(),
         "stage_dir": str(stage_dir), "seed": seed, "probes": probes, "peft": peft and peft.model_dump(),
-        "dtype": dtype}))
+        "dtype": dtype})
     import torch
     env = {**os.environ, **({} if torch.cuda.is_available() else {"ACCELERATE_USE_CPU": "1"})}
     log = job_dir / "launch.log"
@@ -96,7 +97,6 @@ def main(job_dir: str) -> None:
 
     from harness.config import PeftSpec, TrainSpec
     from harness.methods import build_method
-    from harness.store import atomic_write_json
     from harness.train.runner import train_method
     job_dir = Path(job_dir)
     job = json.loads((job_dir / "job.json").read_text())
