@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -348,19 +347,9 @@ def header_lines(views: list[RunView]) -> list[str]:
 def to_markdown(title: str, header: list[str], tables: list[PaperTable]) -> str:
     parts = [f"# {title}", ""] + [f"{h}  " for h in header]
     for t in tables:
-        rows = [[c.replace("*", "\\*") for c in r] for r in t.rows]
-        parts += ["", f"## {t.title}", "",
-                  render._md_table(t.header, rows, lambda j, t=t: j >= t.left), ""]
-        parts += [f"- {n}" for n in t.notes]
+        table = render.markdown_table(t.header, render.plain(t.rows), lambda j: j >= t.left)
+        parts += ["", f"## {t.title}", "", table, ""] + [f"- {n}" for n in t.notes]
     return "\n".join(parts) + "\n"
-
-
-def _tex(text: str) -> str:
-    out = render.tex_escape(text)
-    for a, b in (("Δ", r"$\Delta$"), ("†", r"$^\dagger$"), ("−", "-"), ("×", r"$\times$"),
-                 ("…", r"\ldots{}")):
-        out = out.replace(a, b)
-    return re.sub(r'"([^"]*)"', r"``\1''", out)
 
 
 def to_latex(header: list[str], tables: list[PaperTable]) -> str:
@@ -369,13 +358,11 @@ def to_latex(header: list[str], tables: list[PaperTable]) -> str:
     lines += ["% " + h for h in header]
     for t in tables:
         lines += ["", "\\begin{table}[t]", "\\centering", "\\scriptsize",
-                  f"\\caption{{{_tex(t.title)}}}",
-                  "\\resizebox{\\linewidth}{!}{%",
-                  "\\begin{tabular}{" + "l" * t.left + "r" * (len(t.header) - t.left) + "}",
-                  "\\toprule", " & ".join(_tex(h) for h in t.header) + " \\\\", "\\midrule"]
-        lines += [" & ".join(_tex(c) for c in r) + " \\\\" for r in t.rows]
-        lines += ["\\bottomrule", "\\end{tabular}}", "\\par\\smallskip",
-                  "\\begin{minipage}{\\linewidth}\\tiny " + _tex(" ".join(t.notes + header[:3]))
+                  f"\\caption{{{render.tex_escape(t.title)}}}",
+                  "\\resizebox{\\linewidth}{!}{%",  # its } ends the tabular line
+                  render.latex_tabular(t.header, render.plain(t.rows), left=t.left) + "}",
+                  "\\par\\smallskip", "\\begin{minipage}{\\linewidth}\\tiny "
+                  + render.tex_escape(" ".join(t.notes + header[:3]))
                   + "\\end{minipage}", "\\end{table}"]
     return "\n".join(lines) + "\n"
 

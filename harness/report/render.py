@@ -4,12 +4,17 @@ Rendering is done by hand rather than with DataFrame.to_markdown/to_latex: those
 packages (tabulate, jinja2) and cannot express what a cell must say here ("missing",
 "not judged: <reason>", a bold best value). Every renderer shares `table_cells`, so the three
 formats always agree on values, rounding and which cell is best.
+
+The table renderers themselves (`markdown_table`, `latex_tabular`, `tex_escape`) take a header
+and rows of cells and know nothing of leaderboards: the paper-comparison tables
+(harness.report.papers) are written with them too, so both escape and align the same way.
 """
 from __future__ import annotations
 
 import base64
 import html
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -27,6 +32,20 @@ SUPPORT_NOTE = ("'supported' = the paired bootstrap rejects 'no difference' at p
                 "(two-sided); the sign of the difference says which way.")
 
 Cell = tuple[str, bool, str]  # (text, is_best, status)
+
+
+def plain(rows: list[list[str]]) -> list[list[Cell]]:
+    """Cells of ready-made text: none is best, all are "ok"."""
+    return [[(text, False, "ok") for text in row] for row in rows]
+
+
+def _cell(cell: Cell, escape: Callable[[str], str], bold: Callable[[str], str]) -> str:
+    """Bold only a best cell's value (its first word), not the CI after it."""
+    text, best, _ = cell
+    if not best:
+        return escape(text)
+    value, sep, rest = text.partition(" ")
+    return bold(escape(value)) + sep + escape(rest)
 
 
 def digits(lb: "Leaderboard", key: str) -> int:
@@ -105,61 +124,60 @@ def comparison_rows(lb: "Leaderboard") -> list[list[str]]:
 COMPARISON_HEADER = ["metric", "model", "baseline", "difference [95% CI]", "p", "verdict", "n", "seeds"]
 
 
-def _md_table(header: list[str], rows: list[list[str]], right: Callable[[int], bool]) -> str:
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
-             "|" + "|".join("---:" if right(j) else "---" for j in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+def _md_escape(text: str) -> str:
+    """| would end the cell and a newline the row; * (the partial marker) would start emphasis."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("*", "\\*")
+
+
+def markdown_table(header: list[str], rows: list[list[Cell]],
+                   right_aligned: Callable[[int], bool]) -> str:
+    """A pipe table; columns j with right_aligned(j) are right-aligned, best values in bold."""
+    rule = ["---:" if right_aligned(j) else "---" for j in range(len(header))]
+    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
+    lines += ["| " + " | ".join(_cell(c, _md_escape, "**{}**".format) for c in row) + " |"
+              for row in rows]
     return "\n".join(lines)
-
-
-def _md_cell(text: str, best: bool) -> str:
-    """Bold only the mean (not the CI); escape the partial marker so it is not emphasis."""
-    text = text.replace("*", "\\*")
-    if best:
-        value, sep, rest = text.partition(" ")
-        text = f"**{value}**{sep}{rest}"
-    return text
 
 
 def to_markdown(lb: "Leaderboard", notes: list[str], title: str = "Leaderboard") -> str:
     header, rows = table_cells(lb)
-    text_rows = [[_md_cell(t, best) for t, best, _ in row] for row in rows]
-    parts = [f"# {title}", "", _md_table(header, text_rows, lambda j: j > 0), "", legend(lb)]
+    parts = [f"# {title}", "", markdown_table(header, rows, lambda j: j > 0), "", legend(lb)]
     if notes:  # right under the table: which cells are incomplete and why
         parts += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     if lb.baseline and not lb.comparisons.empty:
         parts += ["", f"## Paired comparisons vs {lb.baseline}", "",
-                  _md_table(COMPARISON_HEADER, comparison_rows(lb), lambda j: j in (3, 4, 6, 7)),
+                  markdown_table(COMPARISON_HEADER, plain(comparison_rows(lb)),
+                                 lambda j: j in (3, 4, 6, 7)),
                   "", SUPPORT_NOTE]
     return "\n".join(parts) + "\n"
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+        "Δ": r"$\Delta$", "†": r"$^\dagger$", "−": "-", "×": r"$\times$", "…": r"\ldots{}"}
 
 
 def tex_escape(text: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in text)
+    """TeX's special characters escaped, the few symbols the tables use spelled in TeX (pdflatex
+    has no glyphs for them), and "quoted" text in TeX quotes ``quoted''."""
+    return re.sub(r'"([^"]*)"', r"``\1''", "".join(_TEX.get(ch, ch) for ch in text))
+
+
+def latex_tabular(header: list[str], rows: list[list[Cell]], *, left: int = 1) -> str:
+    """A booktabs tabular: `left` left-aligned text columns, the rest right-aligned; best values
+    in bold."""
+    lines = ["\\begin{tabular}{" + "l" * left + "r" * (len(header) - left) + "}", "\\toprule",
+             " & ".join(tex_escape(h) for h in header) + " \\\\", "\\midrule"]
+    lines += [" & ".join(_cell(c, tex_escape, "\\textbf{{{}}}".format) for c in row) + " \\\\"
+              for row in rows]
+    return "\n".join(lines + ["\\bottomrule", "\\end{tabular}"])
 
 
 def to_latex(lb: "Leaderboard", notes: list[str]) -> str:
     """A booktabs tabular for \\input; best value per column in bold, notes as comments."""
     header, rows = table_cells(lb, with_reason=False)
     lines = ["% Generated by harness.report; needs \\usepackage{booktabs}.",
-             "\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
-             " & ".join(tex_escape(h) for h in header) + " \\\\", "\\midrule"]
-    for row in rows:
-        cells = []
-        for text, best, _ in row:
-            if best:
-                value, sep, rest = text.partition(" ")
-                cells.append(f"\\textbf{{{tex_escape(value)}}}{sep}{tex_escape(rest)}")
-            else:
-                cells.append(tex_escape(text))
-        lines.append(" & ".join(cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "% " + legend(lb)]
+             latex_tabular(header, rows), "% " + legend(lb)]
     lines += ["% " + n.replace("\n", " ") for n in notes]
     return "\n".join(lines) + "\n"
 
@@ -176,18 +194,14 @@ figure{display:inline-block;margin:.5rem}
 img{max-width:100%;border:1px solid #eee}"""
 
 
-def _html_table(header: list[str], rows: list[list[tuple[str, bool, str]]]) -> str:
+def _td(cell: Cell) -> str:
+    """The status is the cell's class, so the CSS marks missing, unjudged and partial cells."""
+    return f'<td class="{cell[2]}">{_cell(cell, html.escape, "<b>{}</b>".format)}</td>'
+
+
+def _html_table(header: list[str], rows: list[list[Cell]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for row in rows:
-        tds = []
-        for text, best, status in row:
-            inner = html.escape(text)
-            if best:
-                value, sep, rest = text.partition(" ")
-                inner = f"<b>{html.escape(value)}</b>{sep}{html.escape(rest)}"
-            tds.append(f'<td class="{status}">{inner}</td>')
-        body.append("<tr>" + "".join(tds) + "</tr>")
+    body = ["<tr>" + "".join(_td(cell) for cell in row) + "</tr>" for row in rows]
     return (f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body)
             + "\n</tbody></table>")
 
@@ -203,9 +217,8 @@ def to_html(lb: "Leaderboard", notes: list[str], title: str = "Leaderboard",
              f'<p class="legend">{html.escape(legend(lb))}</p>',
              f'<h2 id="notes">Notes</h2>\n<ul>{items}</ul>']
     if lb.baseline and not lb.comparisons.empty:
-        cmp_rows = [[(c, False, "ok") for c in row] for row in comparison_rows(lb)]
         parts += [f"<h2>Paired comparisons vs {html.escape(lb.baseline)}</h2>",
-                  _html_table(COMPARISON_HEADER, cmp_rows),
+                  _html_table(COMPARISON_HEADER, plain(comparison_rows(lb))),
                   f'<p class="legend">{html.escape(SUPPORT_NOTE)}</p>']
     if images:
         parts.append("<h2>Plots</h2>")

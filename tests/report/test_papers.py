@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.report import papers
+from harness.report import papers, render
 from conftest import SCORE_HEADER, write_csv  # type: ignore[import-not-found]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -226,6 +226,20 @@ def test_script_writes_markdown_and_latex(tmp_path):
     assert tex.count("\\toprule") == 2 and "\\bottomrule" in tex and "$\\Delta$" in tex
     assert "Δ" not in tex and "†" not in (out / "published.tex").read_text()
     assert "``catastrophically fails''" in tex and '"' not in tex
+
+
+def test_paper_tables_and_leaderboard_share_one_renderer(tmp_path, monkeypatch):
+    """Paper tables are drawn by render's table functions, not a copy of them."""
+    view = papers.load_view(paper_run(tmp_path, "quick"))
+    calls = []
+    monkeypatch.setattr(render, "markdown_table", lambda h, r, right: calls.append("md") or "MD")
+    monkeypatch.setattr(render, "latex_tabular", lambda h, r, left=1: calls.append("tex") or "TEX")
+    tables = papers.published_tables(view)
+    assert "\nMD\n" in papers.to_markdown("t", [], tables)
+    assert "\nTEX}\n" in papers.to_latex([], tables)
+    assert "\nMD\n" in render.to_markdown(view.lb, [])
+    assert "\nTEX\n" in render.to_latex(view.lb, [])
+    assert calls.count("md") == len(tables) + 1 and calls.count("tex") == len(tables) + 1
 
 
 def test_script_reports_a_bad_run_dir_in_one_line(tmp_path):

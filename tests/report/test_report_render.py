@@ -8,7 +8,7 @@ import pandas as pd
 
 from conftest import score_rows  # type: ignore[import-not-found]
 from harness.report import build_leaderboard, write_reports
-from harness.report.render import tex_escape, to_latex
+from harness.report.render import latex_tabular, markdown_table, plain, tex_escape, to_latex
 
 
 def test_write_reports_all_formats(make_run, tmp_path: Path) -> None:
@@ -62,6 +62,29 @@ def test_plots_without_data_are_skipped_with_a_note(make_run, tmp_path: Path) ->
 
 def test_latex_escaping() -> None:
     assert tex_escape("a_b & 50% #1 {x}") == "a\\_b \\& 50\\% \\#1 \\{x\\}"
+    assert tex_escape('Δ × 2… "q" †') == "$\\Delta$ $\\times$ 2\\ldots{} ``q'' $^\\dagger$"
+
+
+HEADER = ["model | run", "a_b & c"]
+ROWS = [[("dpo|x", False, "ok"), ("1.5 [1.0, 2.0]", True, "ok")],
+        [("r&d_2", False, "ok"), ("0.5 [0.1, 0.9]*", False, "partial")]]
+
+
+def test_markdown_table_escapes_and_bolds_only_the_value() -> None:
+    assert markdown_table(HEADER, ROWS, lambda j: j > 0) == "\n".join([
+        "| model \\| run | a_b & c |",
+        "|---|---:|",
+        "| dpo\\|x | **1.5** [1.0, 2.0] |",
+        "| r&d_2 | 0.5 [0.1, 0.9]\\* |"])
+
+
+def test_latex_tabular_escapes_and_bolds_only_the_value() -> None:
+    assert latex_tabular(HEADER, ROWS + plain([["x", "y"]]), left=2) == "\n".join([
+        "\\begin{tabular}{ll}", "\\toprule",
+        "model | run & a\\_b \\& c \\\\", "\\midrule",
+        "dpo|x & \\textbf{1.5} [1.0, 2.0] \\\\",
+        "r\\&d\\_2 & 0.5 [0.1, 0.9]* \\\\",
+        "x & y \\\\", "\\bottomrule", "\\end{tabular}"])
 
 
 def test_not_judged_in_html_and_tex(make_run, tmp_path: Path) -> None:
