@@ -241,6 +241,8 @@ class RunConfig(Strict):
                                                         "(a grid)")
     tasks_dirs: list[str] = Field(default_factory=list)
     resources: ResourcesSpec = ResourcesSpec()
+    analyses: list[str] = Field(default_factory=lambda: ["dynamics", "token_logps"],
+                                description="names in harness.analyses.ANALYSES the run computes")
 
     @property
     def training_seeds(self) -> list[int]:
@@ -249,6 +251,19 @@ class RunConfig(Strict):
     @property
     def tuning_seeds(self) -> list[int]:
         return self.tuning.seeds if self.tuning and self.tuning.seeds else self.training_seeds[:1]
+
+    @field_validator("analyses")
+    @classmethod
+    def _known_analyses(cls, v: list[str]) -> list[str]:
+        from harness.analyses import ANALYSES
+        for name in v:
+            try:
+                ANALYSES.get(name)
+            except HarnessError as exc:  # the valid names and a close match, in pydantic's error
+                raise ValueError(exc.message) from None
+        if len(set(v)) != len(v):
+            raise ValueError(f"analyses repeat a name: {v}")
+        return v
 
     @field_validator("seeds")
     @classmethod

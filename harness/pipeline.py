@@ -1,5 +1,6 @@
 """config -> data -> base checkpoint -> shared reference log-probs -> train (per method, seed,
-grid point) -> generate (per checkpoint x task) -> score -> judge -> leaderboard.
+grid point; training probes inside) -> analyses and generation (per checkpoint, per checkpoint x
+task) -> score -> judge -> leaderboard.
 
 Every arrow up to generation is a job of a DAG (harness.jobs), keyed as a cached stage
 (harness.store.Stage): its key hashes the inputs it depends on, so a rerun recomputes nothing,
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from harness.config import RunConfig
 from harness.console import console
-from harness.data.prepare import PreparedData, pair_kinds, prepare_data
+from harness.analyses import ANALYSES, analysis
+from harness.analyses.base import CheckpointAnalysis, TrainingProbe
+from harness.data.prepare import PreparedData, prepare_data
 from harness.errors import HarnessError
 from harness.executors.progress import stage_title
 from harness.manifest import hardware, package_versions
@@ -25,8 +28,8 @@ from harness.metrics import is_judged, judge_groups
 from harness.methods import build_method
 from harness.scoring import SCORE_COLUMNS, score_answers
 from harness.jobs import Job, Resources, in_order
-from harness.stage_jobs import answers_job, base_job, reference_job, source_job, token_logps_job, train_job
-from harness.store import CODE_VERSION, Stage, atomic_write_json, default_cache_dir, read_json, write_csv
+from harness.stage_jobs import analysis_job, answers_job, base_job, reference_job, source_job, train_job
+from harness.store import CODE_VERSION, Stage, atomic_write_json, default_cache_dir, digest_json, read_json, write_csv
 from harness.tasks import build_task
 from harness.tuning import choose, point_label, points_tried
 from harness.types import Task
@@ -112,12 +115,13 @@ class Pipeline:
         for (spec, seed, name), job in zip(runs, train_jobs):
             checkpoints[name] = _checkpoint(job)
             self.ids[name] = (spec.row, seed)
-        logp_jobs = self._token_logps_jobs(checkpoints, data)
+        analysis_jobs = self._analysis_jobs(checkpoints, data)
         answer_jobs = self._answer_jobs(checkpoints, [(f"tasks[{i}]", spec, task, samples) for i, (spec, (task, samples))
                                                       in enumerate(zip(self.cfg.tasks, tasks))])
         with self._timed("jobs", rule=False):
-            results = self._execute(start.jobs + train_jobs + logp_jobs + answer_jobs)
-        costs, dynamics = [], []
+            results = self._execute(start.jobs + train_jobs + [j for j, _ in analysis_jobs] + answer_jobs)
+        costs = []
+        tables: dict[str, list[dict]] = {t: [] for name in self.cfg.analyses for t in analysis(name).tables}
         for (spec, seed, name), job in zip(runs, train_jobs):
             info = results[job.key]["info"]
             costs.append({"model": spec.row, "seed": seed, "wall_s": info["wall_s"], "tokens": info["tokens"],
@@ -126,17 +130,17 @@ class Pipeline:
                           "peft": self.cfg.peft.method if self.cfg.peft else "full",
                           "budget": choices[spec.row].tried if spec.row in choices else None,
                           "chosen": choices[spec.row].chosen if spec.row in choices else None})
-            dynamics += [{"model": spec.row, "seed": seed, **r} for r in results[job.key]["dynamics"]]
-        token_rows, pair_rows = [], []
-        for name, job in zip(checkpoints, logp_jobs):
+            for table, rows in results[job.key]["tables"].items():
+                tables[table] += [{"model": spec.row, "seed": seed, **r} for r in rows]
+        for job, name in analysis_jobs:
             model, seed = self.ids[name]
-            token_rows += [{"model": model, "seed": seed, **r} for r in results[job.key]["rows"]]
-            pair_rows += [{"model": model, "seed": seed, **r} for r in results[job.key]["pairs"]]
+            for table, rows in results[job.key]["tables"].items():
+                tables[table] += [{"model": model, "seed": seed, **r} for r in rows]
         answer_keys = [(row, task.name) for row in checkpoints for task, _ in tasks]  # _answer_jobs' order
         answers = {k: results[job.key]["records"] for k, job in zip(answer_keys, answer_jobs)}
         with self._timed("score"):
             scores = self._score(answers, tasks)
-        self._write_results(answers, scores, costs, dynamics, token_rows, pair_rows, tuning_rows)
+        self._write_results(answers, scores, costs, tables, tuning_rows)
         self.tuning = {row: dataclasses.asdict(c) for row, c in choices.items()}
         self._write_manifest(data, t0, checkpoints, costs)  # the report reads the run's config from it
         with self._timed("report"):
@@ -225,18 +229,22 @@ class Pipeline:
     def _train_jobs(self, start: "StartJobs", runs: list[tuple], data: PreparedData) -> list[Job]:
         """One job per (method spec, seed, checkpoint name), from the starting checkpoint."""
         jobs = []
+        probes = [n for n in self.cfg.analyses if isinstance(analysis(n), TrainingProbe)]
         for spec, seed, name in runs:
             method = build_method(spec.name, spec.params)
             train = self.cfg.train_for(spec)
+            inputs = {p: analysis(p).inputs(data, train) for p in probes}
+            inputs = {p: v for p, v in inputs.items() if v is not None}
             stage = self._stage("train", {"base": start.base_key, "data": data.preference_hash(),
                                           "method": spec.name, "params": method.params.__dict__,
                                           "train": train.model_dump(),
                                           "peft": self.cfg.peft and self.cfg.peft.model_dump(),
-                                          "dtype": self.cfg.model.dtype, "probes": data.test_pairs_hash(),
+                                          "dtype": self.cfg.model.dtype,
+                                          "probes": {p: digest_json(v) for p, v in inputs.items()},
                                           "seed": seed, "label": name})
             ref_key, ref_path = start.references[train.max_length] if method.needs_reference else (None, None)
             jobs.append(Job(f"train/{stage.key}", f"train:{name}", train_job,
-                            (self.cfg, spec, seed, name, start.base_dir, data, ref_path, stage),
+                            (self.cfg, spec, seed, name, start.base_dir, data, ref_path, inputs, stage),
                             after=start.base_after + ((ref_key,) if ref_key else ()),
                             resources=self._resources("train")))
         return jobs
@@ -280,20 +288,20 @@ class Pipeline:
                           f"{c.tried} point(s) tried)")
         return [points[(s.row, choices[s.row].chosen)] for s in cfg.methods], choices, rows
 
-    def _token_logps_jobs(self, checkpoints, data: PreparedData) -> list[Job]:
-        """One job per checkpoint (in checkpoint order) when the run has held-out pairs."""
-        kinds = pair_kinds(data.test_pairs)
-        if not kinds:
-            return []
+    def _analysis_jobs(self, checkpoints, data: PreparedData) -> list[tuple[Job, str]]:
+        """(job, checkpoint name) per checkpoint analysis of the run and checkpoint that has
+        something to analyse."""
         jobs = []
-        for name, (key, model_dir, after) in checkpoints.items():
-            stage = self._stage("token_logps", {"checkpoint": key, "pairs": data.test_pairs_hash(),
-                                                "kinds": kinds, "dtype": self.cfg.model.dtype,
-                                                "max_length": self.cfg.train.max_length, "per_pair": True,
-                                                "label": name})
-            jobs.append(Job(f"token_logps/{stage.key}", f"token_logps:{name}", token_logps_job,
-                            (self.cfg, model_dir, data.test_pairs, stage), after=after,
-                            resources=self._resources("analysis")))
+        for kind in self.cfg.analyses:
+            check = analysis(kind)
+            inputs = check.inputs(self.cfg, data) if isinstance(check, CheckpointAnalysis) else None
+            if inputs is None:
+                continue
+            for name, (key, model_dir, after) in checkpoints.items():
+                stage = self._stage(kind, {"checkpoint": key, **inputs, "label": name})
+                jobs.append((Job(f"{kind}/{stage.key}", f"{kind}:{name}", analysis_job,
+                                 (self.cfg, kind, model_dir, data, stage), after=after,
+                                 resources=self._resources("analysis")), name))
         return jobs
 
     def _answer_jobs(self, checkpoints, tasks: list[tuple]) -> list[Job]:
@@ -326,7 +334,7 @@ class Pipeline:
         return rows
 
     # ---------------------------------------------------------------- outputs
-    def _write_results(self, answers, scores, costs, dynamics, token_rows, pair_rows, tuning_rows) -> None:
+    def _write_results(self, answers, scores, costs, tables: dict[str, list[dict]], tuning_rows) -> None:
         from harness.judge.files import write_model_answers
         self.out.mkdir(parents=True, exist_ok=True)
         for (row, task_name), records in answers.items():
@@ -338,12 +346,13 @@ class Pipeline:
         if tuning_rows:
             write_csv(self.out / "tuning.csv", ["model", "point", "seed", "task", "metric", "dev_mean", "n", "chosen"],
                       tuning_rows)
-        write_csv(self.out / "dynamics.csv", ["model", "seed", "step", "kind", "logp_chosen", "logp_rejected",
-                                               "margin"], dynamics)
-        write_csv(self.out / "token_logps.csv", ["model", "seed", "kind", "n", "logp_after_first_diff",
-                                                  "logp_chosen", "logp_rejected"], token_rows)
-        write_csv(self.out / "pair_logps.csv", ["model", "seed", "kind", "pair_id", "logp_chosen", "logp_rejected",
-                                                 "logp_after_first_diff"], pair_rows)
+        columns = {t: c for name in self.cfg.analyses for t, c in analysis(name).tables.items()}
+        for table, rows in tables.items():
+            write_csv(self.out / f"{table}.csv", ["model", "seed", *columns[table]], rows)
+        for name in ANALYSES:  # an analysis left out of this run leaves no table of an earlier one
+            for table in analysis(name).tables:
+                if table not in tables:
+                    (self.out / f"{table}.csv").unlink(missing_ok=True)
 
     def _write_manifest(self, data, t0, checkpoints, costs, final: bool = False) -> None:
         """The run's manifest. `history` keeps every invocation's wall times, so a warm rerun does

@@ -77,14 +77,18 @@ def reference_job(ctx: JobContext, cfg, base_dir: str, data, max_length: int, st
 
 
 def train_job(ctx: JobContext, cfg, spec, seed: int, name: str, base_dir: str, data, ref_path: Path | None,
-              stage: Stage) -> dict:
-    """One method at one grid point and seed, from the starting checkpoint."""
+              probes: dict, stage: Stage) -> dict:
+    """One method at one grid point and seed, from the starting checkpoint; `probes` maps each
+    training probe of the run (harness.analyses) to its inputs. Returns the cost info and the
+    probes' tables."""
+    from harness.analyses import analysis
+    tables = [t for p in probes for t in analysis(p).tables]
     if stage.done:
         console.print(f"{name}: cached ({stage.key})")
-        return {"computed": False, "info": stage.info(), "dynamics": read_json(stage.dir / "dynamics.json")}
+        return {"computed": False, "info": stage.info(),
+                "tables": {t: read_json(stage.dir / f"{t}.json") for t in tables}}
     from datasets import Dataset
 
-    from harness.data.prepare import pair_kinds
     from harness.methods import build_method
     from harness.train.reference import attach_reference
     from harness.train.runner import train_method
@@ -93,48 +97,33 @@ def train_job(ctx: JobContext, cfg, spec, seed: int, name: str, base_dir: str, d
     dataset = Dataset.from_list(data.preference)
     if method.needs_reference:
         dataset = attach_reference(dataset, read_json(ref_path))
-    probes = {k: [r for r in data.test_pairs if r["kind"] == k][:train.probe_pairs]
-              for k in pair_kinds(data.test_pairs)}
     length = f"{train.max_steps} steps" if train.max_steps else f"{train.num_epochs} epochs"
     console.print(f"{name}: training {length} ({method.paper})")
     if train.launcher == "inprocess":
-        info, rows = train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
-                                  peft=cfg.peft, dtype=cfg.model.dtype)
+        info, measured = train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
+                                      peft=cfg.peft, dtype=cfg.model.dtype)
     else:
         from harness.train.launch import launch_train_method
-        info, rows = launch_train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
-                                         peft=cfg.peft, dtype=cfg.model.dtype)
-    atomic_write_json(stage.dir / "dynamics.json", rows)
+        info, measured = launch_train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
+                                             peft=cfg.peft, dtype=cfg.model.dtype)
+    for table, rows in measured.items():
+        atomic_write_json(stage.dir / f"{table}.json", rows)
     atomic_write_json(stage.dir / "log_history.json", info.pop("log_history"))
     stage.mark_done(info)
-    return {"computed": True, "info": info, "dynamics": rows}
+    return {"computed": True, "info": info, "tables": measured}
 
 
-def token_logps_job(ctx: JobContext, cfg, model_dir: str, test_pairs: list[dict], stage: Stage) -> dict:
-    """DPOP Fig. 4 for one checkpoint: per kind of held-out pair, the mean log-prob of chosen
-    tokens after the first differing token and of whole completions; and the same per pair."""
+def analysis_job(ctx: JobContext, cfg, name: str, model_dir: str, data, stage: Stage) -> dict:
+    """One checkpoint analysis (harness.analyses) of one checkpoint; returns {"tables": {table: rows}}."""
+    from harness.analyses import analysis
+    check = analysis(name)
     if stage.done:
-        return {"computed": False, "rows": stage.info()["rows"], "pairs": read_json(stage.dir / "pairs.json")}
-    from harness.data.prepare import pair_kinds
-    from harness.models.load import load_model, load_tokenizer
-    from harness.train.logps import logp_after_first_diff, mean_logp_after_first_diff, pair_logps
-    tok = load_tokenizer(model_dir)
-    model = load_model(model_dir, cfg.model.dtype)
-    result, per_pair = [], []
-    for kind in pair_kinds(test_pairs):
-        scored = pair_logps(model, tok, [r for r in test_pairs if r["kind"] == kind], max_length=cfg.train.max_length)
-        if not scored:
-            continue
-        result.append({"kind": kind, "n": len(scored),
-                       "logp_after_first_diff": round(mean_logp_after_first_diff(scored), 5),
-                       "logp_chosen": round(sum(s["chosen_sum"] for s in scored) / len(scored), 5),
-                       "logp_rejected": round(sum(s["rejected_sum"] for s in scored) / len(scored), 5)})
-        per_pair += [{"kind": kind, "pair_id": s["id"], "logp_chosen": round(s["chosen_sum"], 5),
-                      "logp_rejected": round(s["rejected_sum"], 5),
-                      "logp_after_first_diff": round(logp_after_first_diff(s), 5)} for s in scored]
-    atomic_write_json(stage.dir / "pairs.json", per_pair)
-    stage.mark_done({"rows": result})
-    return {"computed": True, "rows": result, "pairs": per_pair}
+        return {"computed": False, "tables": {t: read_json(stage.dir / f"{t}.json") for t in check.tables}}
+    tables = check.run(cfg, model_dir, data)
+    for table, rows in tables.items():
+        atomic_write_json(stage.dir / f"{table}.json", rows)
+    stage.mark_done({table: len(rows) for table, rows in tables.items()})
+    return {"computed": True, "tables": tables}
 
 
 def answers_job(ctx: JobContext, cfg, config_path: Path | None, model_dir: str, task_spec, field: str,

@@ -49,7 +49,7 @@ def main() -> None:
         rows = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in splits.preference]
         values, _ = compute_reference_logps(start, Dataset.from_list(rows), dpo_args(root / "ref", one, 0, precompute=True))
         data = attach_reference(Dataset.from_list(rows), values)
-        probes = {"near_miss": [r for r in splits.test_pairs if r["kind"] == "near_miss"][:4]}
+        probes = {"dynamics": {"near_miss": [r for r in splits.test_pairs if r["kind"] == "near_miss"][:4]}}
         t0 = time.perf_counter()
         info1, _ = train_method(build_method("dpo"), start, data, one, root / "one", 0, probes)
         one_s = time.perf_counter() - t0

@@ -4,8 +4,8 @@ The training job writes what a rank needs into <stage>/launch/ (the dataset save
 every rank maps the same files instead of each building its own temporary cache, which failed
 here with two gloo ranks) and starts `torchrun` or `accelerate launch` on this module; every
 rank runs the same `train_method`, accelerate shards the batches (per-device batch x processes x
-accumulation = the global batch), rank 0 writes the model, the likelihood dynamics and
-result.json. The reference log-probs are the shared cache's dataset columns, computed before in
+accumulation = the global batch), rank 0 writes the model, the training probes' tables
+(harness.analyses) and result.json. The reference log-probs are the shared cache's dataset columns, computed before in
 one process: nothing is precomputed under ZeRO-3 or FSDP, where TRL's own precompute breaks.
 
 Accelerate configs: TRL's shipped ones by name (`multi_gpu`, `zero1`, `zero2`, `zero3`, `fsdp1`,
@@ -63,7 +63,7 @@ def launch_command(spec, job_dir: Path) -> list[str]:
 
 
 def launch_train_method(method, start_dir: str, dataset, spec, stage_dir: Path, seed: int,
-                        probes: dict[str, list[dict]], *, peft, dtype: str) -> tuple[dict, list[dict]]:
+                        probes: dict, *, peft, dtype: str) -> tuple[dict, dict[str, list[dict]]]:
     """harness.train.runner.train_method under the configured launcher; same return value."""
     check_devices(spec.processes, spec.launcher)
     job_dir = stage_dir / "launch"
@@ -88,7 +88,7 @@ def launch_train_method(method, start_dir: str, dataset, spec, stage_dir: Path, 
     if result["info"]["global_batch"] != expected:  # never a silent single-process run
         raise HarnessError(f"{spec.launcher} trained with a global batch of {result['info']['global_batch']}, "
                            f"not {expected}: it did not start {spec.processes} processes", file=log)
-    return result["info"], result["dynamics"]
+    return result["info"], result["tables"]
 
 
 def main(job_dir: str) -> None:
@@ -101,12 +101,12 @@ def main(job_dir: str) -> None:
     job_dir = Path(job_dir)
     job = json.loads((job_dir / "job.json").read_text())
     spec = TrainSpec.model_validate(job["spec"])
-    info, rows = train_method(build_method(job["method"], job["params"]), job["start_dir"],
+    info, tables = train_method(build_method(job["method"], job["params"]), job["start_dir"],
                               load_from_disk(str(job_dir / "dataset")), spec, Path(job["stage_dir"]), job["seed"],
                               job["probes"], peft=job["peft"] and PeftSpec.model_validate(job["peft"]),
                               dtype=job["dtype"])
     if int(os.environ.get("RANK", "0")) == 0:
-        atomic_write_json(job_dir / "result.json", {"info": info, "dynamics": rows})
+        atomic_write_json(job_dir / "result.json", {"info": info, "tables": tables})
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
         # every rank leaves together and closes the process group itself: a rank that exits with

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from datasets import Dataset
@@ -17,7 +18,6 @@ from trl import DPOConfig, SFTConfig, SFTTrainer
 from harness.methods.base import Method
 from harness.models.load import load_model, load_tokenizer
 from harness.train.adapter import MethodTrainer
-from harness.train.dynamics import LogpDynamicsCallback
 from harness.train.progress import RichProgressCallback
 
 
@@ -140,24 +140,25 @@ def train_sft(start_dir: str, chats: list[dict], spec, stage_dir: Path, seed: in
 
 
 def train_method(method: Method, start_dir: str, dataset: Dataset, spec, stage_dir: Path, seed: int,
-                 probes: dict[str, list[dict]], *, peft=None, dtype: str = "float32") -> tuple[dict, list[dict]]:
+                 probes: dict[str, Any], *, peft=None, dtype: str = "float32") -> tuple[dict, dict[str, list[dict]]]:
     """Train one method from the starting checkpoint. `dataset` already carries the shared
     reference columns when the method needs them (with LoRA they were computed by the base
-    model, which is the policy with its adapters disabled). Returns (cost/log info, dynamics rows)."""
+    model, which is the policy with its adapters disabled). `probes`: training probe name
+    (harness.analyses) -> its inputs. Returns (cost/log info, the probes' {table: rows})."""
+    from harness.analyses import analysis
     t0 = time.time()
     tokenizer = load_tokenizer(start_dir)
     model, peft_config = _model_and_peft(start_dir, peft, dtype)
     out = stage_dir / "trainer"
     args = dpo_args(out, spec, seed, precompute=True, dtype=dtype)
     args.include_num_input_tokens_seen = True
-    dynamics = LogpDynamicsCallback(tokenizer, probes, spec.logps_every, stage_dir / "dynamics.jsonl",
-                                    max_length=spec.max_length)
+    measures = [analysis(name).callback(tokenizer, spec, inputs, stage_dir) for name, inputs in probes.items()]
     trainer = MethodTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                            method=method, callbacks=[dynamics, RichProgressCallback(method.name)],
+                            method=method, callbacks=[*measures, RichProgressCallback(method.name)],
                             peft_config=peft_config)
     resume = _last_checkpoint(out)
     trainer.train(resume_from_checkpoint=resume)
     info = _finish(trainer, start_dir, stage_dir, tokenizer, t0, peft, dtype)
     info["resumed_from"] = resume
     info["ref_forward_batches"] = trainer.ref_forward_batches
-    return info, dynamics.rows
+    return info, {table: rows for m in measures for table, rows in m.tables().items()}

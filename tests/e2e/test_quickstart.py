@@ -132,7 +132,7 @@ def test_grid_is_tuned_on_dev_and_only_the_chosen_point_is_reported(run):
                     "--set", "methods=[{name: dpo, params: {beta: [0.1, 2.0]}}, "
                              "{name: asft, train: {learning_rate: [5.0e-5, 3.0e-3]}}]",
                     "--set", "tuning={task: {name: synthetic_arith, options: {split: dev}}, metric: exact_match}",
-                    "--set", "tasks=[{name: synthetic_arith, options: {n_samples: 12}}]")
+                    "--set", "tasks=[{name: synthetic_arith, options: {n_samples: 12}}]", "--set", "analyses=[dynamics]")
     trained = [c for c in manifest["computed_this_run"] if c.startswith("train:")]
     assert trained == ["train:dpo[beta=2.0]-seed0", "train:asft[learning_rate=0.003]-seed0"]  # the rest cached
     out = tmp / "results" / "tiny"
@@ -148,5 +148,9 @@ def test_grid_is_tuned_on_dev_and_only_the_chosen_point_is_reported(run):
     assert "grid point beta=" in (out / "leaderboard.md").read_text()
     scores = pd.read_csv(out / "scores.csv")
     assert set(scores["task"]) == {"synthetic_arith"}  # dev answers never reach the test table
+    # analyses: the training probe still ran, the checkpoint analysis made no job and left no table
+    assert not any(c.startswith("token_logps") for c in manifest["computed_this_run"])
+    assert not (out / "token_logps.csv").exists() and not (out / "pair_logps.csv").exists()
+    assert set(pd.read_csv(out / "dynamics.csv")["model"]) == {"dpo", "asft"}
     costs = pd.read_csv(out / "train_costs.csv").set_index("model")
     assert costs.loc["dpo", "chosen"] == manifest["tuning"]["dpo"]["chosen"]

@@ -44,8 +44,8 @@ def _first_loss(tmp_path, tiny_model_dir, rows, method, values):
     ds = Dataset.from_list(rows)
     if method.needs_reference:
         ds = attach_reference(ds, values)
-    info, dynamics = train_method(method, str(tiny_model_dir), ds, SPEC, tmp_path, 0, {"near_miss": rows[:2]})
-    return info, dynamics
+    info, dynamics = train_method(method, str(tiny_model_dir), ds, SPEC, tmp_path, 0, {"dynamics": {"near_miss": rows[:2]}})
+    return info, dynamics["dynamics"]
 
 
 def test_dpo_first_step_is_log2_and_uses_cached_reference(tmp_path, tiny_model_dir, reference):

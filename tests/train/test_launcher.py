@@ -31,7 +31,7 @@ def test_two_gloo_processes_follow_one_process_at_the_same_global_batch(tiny_mod
     values, _ = compute_reference_logps(str(tiny_model_dir), Dataset.from_list(rows),
                                         dpo_args(tmp_path / "ref", ONE, 0, precompute=True))
     data = attach_reference(Dataset.from_list(rows), values)
-    probes = {"near_miss": [r for r in tiny_splits.test_pairs if r["kind"] == "near_miss"][:4]}
+    probes = {"dynamics": {"near_miss": [r for r in tiny_splits.test_pairs if r["kind"] == "near_miss"][:4]}}
     dpo = build_method("dpo")
     info1, dyn1 = train_method(dpo, str(tiny_model_dir), data, ONE, tmp_path / "one", 0, probes)
     info2, dyn2 = launch_train_method(dpo, str(tiny_model_dir), data, TWO, tmp_path / "two", 0, probes,
@@ -44,7 +44,7 @@ def test_two_gloo_processes_follow_one_process_at_the_same_global_batch(tiny_mod
     assert one[0][1] != one[-1][1]  # it trained
     w1, w2 = (load_file(str(tmp_path / d / "model" / "model.safetensors")) for d in ("one", "two"))
     assert max((w1[k] - w2[k]).abs().max().item() for k in w1) < 1e-4
-    assert [r["step"] for r in dyn2] == [r["step"] for r in dyn1]  # rank 0 measured the dynamics
+    assert [r["step"] for r in dyn2["dynamics"]] == [r["step"] for r in dyn1["dynamics"]]  # rank 0 measured the dynamics
 
 
 def test_more_processes_than_devices_is_one_line():

@@ -42,9 +42,10 @@ def test_lora_training_saves_adapter_and_merged_weights(tiny_model_dir, tiny_spl
     args = dpo_args(tmp_path / "ref", SPEC, 0, precompute=True)
     values, _ = compute_reference_logps(str(tiny_model_dir), Dataset.from_list(rows), args)
     dataset = attach_reference(Dataset.from_list(rows), values)
-    probes = {"near_miss": [r for r in tiny_splits.test_pairs if r["kind"] == "near_miss"][:4]}
-    info, dynamics = train_method(build_method("dpo"), str(tiny_model_dir), dataset, SPEC, tmp_path / "stage", 0,
+    probes = {"dynamics": {"near_miss": [r for r in tiny_splits.test_pairs if r["kind"] == "near_miss"][:4]}}
+    info, tables = train_method(build_method("dpo"), str(tiny_model_dir), dataset, SPEC, tmp_path / "stage", 0,
                                   probes, peft=PEFT)
+    dynamics = tables["dynamics"]
     assert info["steps"] == 3 and info["global_batch"] == 4 and info["ref_forward_batches"] == 0
     adapter = json.loads((tmp_path / "stage/adapter/adapter_config.json").read_text())
     assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"q_proj", "v_proj", "down_proj"}

@@ -6,6 +6,9 @@ papers' claim -- DPO lowers the likelihood of the preferred answer -- measurable
 
 Rows are appended to a JSONL file as they are measured, so a run killed mid-training and resumed
 from its last checkpoint keeps the curve up to that checkpoint and continues it.
+
+The probe pairs are the run's held-out pairs (harness.data.prepare.PreparedData.test_pairs), the
+first `train.probe_pairs` of each kind, scored every `train.logps_every` steps.
 """
 from __future__ import annotations
 
@@ -14,8 +17,23 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from harness.analyses.base import TrainingProbe
 from harness.store import JsonlAppender, atomic_write_text, read_jsonl
 from harness.train.logps import pair_logps
+
+
+class LikelihoodDynamics(TrainingProbe):
+    tables = {"dynamics": ["step", "kind", "logp_chosen", "logp_rejected", "margin"]}
+
+    def inputs(self, data, train) -> dict[str, list[dict]] | None:
+        from harness.data.prepare import pair_kinds
+        probes = {k: [r for r in data.test_pairs if r["kind"] == k][:train.probe_pairs]
+                  for k in pair_kinds(data.test_pairs)}
+        return probes or None
+
+    def callback(self, tokenizer, train, inputs: dict[str, list[dict]], folder: Path) -> "LogpDynamicsCallback":
+        return LogpDynamicsCallback(tokenizer, inputs, train.logps_every, folder / "dynamics.jsonl",
+                                    max_length=train.max_length)
 
 
 class LogpDynamicsCallback(TrainerCallback):
@@ -27,6 +45,9 @@ class LogpDynamicsCallback(TrainerCallback):
         self.every = every
         self.path = path
         self.rows: list[dict] = read_jsonl(path)
+
+    def tables(self) -> dict[str, list[dict]]:
+        return {"dynamics": self.rows}
 
     def _record(self, model, step: int) -> None:
         with JsonlAppender(self.path) as out:
