@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _fail(exc: HarnessError) -> None:
-    typer.echo(f"error: {exc.one_line()}", err=True)
+    typer.echo(f"error: {redact(exc.one_line())}", err=True)
     raise typer.Exit(2)
 
 
@@ -126,14 +126,47 @@ def table(runs: list[Path] = typer.Argument(..., help="run directories under res
             typer.echo(f"{kind}: {path}")
 
 
+@app.command("lm-eval")
+def lm_eval(run: Path = typer.Argument(..., help="a finished run directory (results/<run_name>)"),
+            tasks: str = typer.Option(..., "--tasks", help="comma-separated lm-eval task names, e.g. "
+                                      "harness_synthetic_arith,harness_hh_rlhf_gen"),
+            backend: str = typer.Option("auto", "--backend", help="auto (vLLM, else hf), vllm or hf"),
+            limit: Optional[float] = typer.Option(None, "--limit", help="documents per task (testing)"),
+            include_path: Optional[Path] = typer.Option(None, "--include-path",
+                                                        help="folder of extra lm-eval task YAML "
+                                                             "(default: the harness's tasks/lm_eval)"),
+            models: Optional[str] = typer.Option(None, "--models", help="only these rows (comma-separated)"),
+            cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="the run's cache (default: its config's)"),
+            force: bool = typer.Option(False, "--force", help="evaluate again even when cached")) -> None:
+    """Run lm-eval tasks on every checkpoint of a run; writes <run>/lm_eval/ and <run>/lm_eval_scores.csv."""
+    _quiet_libraries()
+    from harness.evaluate.lm_eval import DEFAULT_INCLUDE_PATH, run_lm_eval
+    whole = limit is not None and float(limit).is_integer() and limit >= 1
+    try:
+        summary = run_lm_eval(run, tasks.split(","), backend=backend, limit=int(limit) if whole else limit,
+                              include_path=include_path or DEFAULT_INCLUDE_PATH, cache_dir=cache_dir,
+                              models=models.split(",") if models else None, force=force)
+    except HarnessError as exc:
+        _fail(exc)
+    for row, info in summary["models"].items():
+        for task, metrics in info["results"].items():
+            shown = ", ".join(f"{name.replace(',none', '').replace(',', '@')}={value:.4g}"
+                              for name, value in metrics.items()
+                              if "_stderr" not in name and isinstance(value, (int, float)))
+            typer.echo(f"{row:12s} {task:28s} {shown}" + ("  (cached)" if info["cached"] else ""))
+    for row, reason in summary["errors"].items():
+        typer.echo(f"{row:12s} error: {reason}", err=True)
+    typer.echo(f"backend: {summary['backend']}; {summary['rows']} rows: {summary['scores_csv']}")
+    if summary["errors"]:
+        raise typer.Exit(1)
+
+
 def _mount_optional() -> None:
     try:
         from harness.judge.cli import mt_bench_app
     except ImportError:
         return
     app.add_typer(mt_bench_app, name="mt-bench", help="MT-Bench utilities (FastChat-compatible).")
-    from harness.lm_eval_run import lm_eval_app
-    app.add_typer(lm_eval_app, name="lm-eval", help="Run lm-eval tasks on every checkpoint of a run.")
 
 
 _mount_optional()

@@ -29,7 +29,8 @@ from harness.methods import build_method
 from harness.scoring import SCORE_COLUMNS, score_answers
 from harness.jobs import Job, Resources, in_order
 from harness.stage_jobs import analysis_job, answers_job, base_job, reference_job, source_job, train_job
-from harness.store import CODE_VERSION, Stage, atomic_write_json, default_cache_dir, digest_json, read_json, write_csv
+from harness.store import (CODE_VERSION, Stage, atomic_write_json, default_cache_dir, digest_json, read_json,
+                           relative_path, write_csv)
 from harness.tasks import build_task
 from harness.tuning import choose, point_label, points_tried
 from harness.types import Task
@@ -379,7 +380,7 @@ class Pipeline:
             "stage_keys": self.stage_keys, "data": data.summary,
             "training": {name: {k: costs_by[ident][k] for k in ("global_batch", "learning_rate", "peft", "steps")}
                          for name, ident in self.ids.items() if ident in costs_by},
-            "checkpoints": {row: _relative(Path(d), self.cache) for row, (_, d, _) in checkpoints.items()},
+            "checkpoints": {row: relative_path(Path(d), self.cache) for row, (_, d, _) in checkpoints.items()},
             "checkpoint_rows": {name: {"model": row, "seed": seed} for name, (row, seed) in self.ids.items()},
             "tuning": self.tuning})
 
@@ -387,13 +388,4 @@ class Pipeline:
 def _engine_key(spec) -> dict:
     """The vLLM settings that can change an answer (not the share of device memory it may take)."""
     return spec.vllm.model_dump(exclude={"gpu_memory_utilization"})
-
-
-def _relative(path: Path, root: Path) -> str:
-    """A checkpoint path relative to the cache folder when it lies inside it (results never name
-    a folder of the machine that produced them); as given otherwise."""
-    try:
-        return str(path.resolve().relative_to(root))
-    except ValueError:
-        return str(path)
 

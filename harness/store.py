@@ -191,3 +191,12 @@ def iter_done_ids(records: Iterable[dict], key: str = "id") -> Iterator[str]:
     for r in records:
         if r.get("status", "ok") == "ok" and key in r:
             yield str(r[key])
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """`path` relative to `root` (a cache folder) when it lies inside it, so results never name a
+    folder of the machine that produced them; as given otherwise."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)

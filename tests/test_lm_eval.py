@@ -1,5 +1,5 @@
 """lm-eval integration: the harness's task YAML in tasks/lm_eval, and `harness lm-eval`
-(harness.lm_eval_run) on a run directory whose manifest names its checkpoints."""
+(harness.evaluate.lm_eval) on a run directory whose manifest names its checkpoints."""
 from __future__ import annotations
 
 import csv
@@ -15,8 +15,9 @@ import pytest
 
 from harness.vllm_env import vllm_importable
 from harness.errors import HarnessError
-from harness.lm_eval_run import (CORPUS_ID, DEFAULT_INCLUDE_PATH, find_checkpoints, rows_from_results,
-                                 run_lm_eval)
+from harness.evaluate.checkpoints import find_checkpoints
+from harness.evaluate.lm_eval import DEFAULT_INCLUDE_PATH, run_lm_eval
+from harness.evaluate.lm_eval_rows import CORPUS_ID, rows_from_results
 from harness.scoring import SCORE_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,11 +37,12 @@ def _module(name: str):
     return module
 
 
-def _fake_run(root: Path, checkpoints: dict[str, str], methods=("sft",)) -> Path:
+def _fake_run(root: Path, checkpoints: dict[str, str], methods=("sft",), cache: Path | None = None) -> Path:
     run = root / "results" / "tiny"
     run.mkdir(parents=True)
     (run / "manifest.json").write_text(json.dumps({
-        "run_name": "tiny", "config": {"seed": 3, "model": {"dtype": "auto"}, "methods": list(methods)},
+        "run_name": "tiny", "config": {"seed": 3, "model": {"dtype": "auto"}, "methods": list(methods),
+                                       "cache_dir": str(cache or root / "cache")},
         "stage_keys": {}, "checkpoints": checkpoints}))
     return run
 
@@ -134,23 +136,24 @@ def test_run_lm_eval_on_run_dir(tiny_model_dir, tmp_path):
     assert "samples" not in stored["lm_eval"]
     assert len((run / "lm_eval" / "sft.samples.jsonl").read_text().splitlines()) == 6
 
-    # a rerun with the same request reuses the stored results, through the CLI sub-app
-    import typer
+    assert (tmp_path / "cache" / "lm_eval" / stored["harness"]["stage"] / "DONE").is_file()
+
+    # a rerun with the same request reuses the cached stage, through `harness lm-eval`
     from typer.testing import CliRunner
 
-    from harness.lm_eval_run import lm_eval_app
-    app = typer.Typer()
-    app.add_typer(lm_eval_app, name="lm-eval")
-
-    @app.command()
-    def other() -> None:  # a second command, so `lm-eval` is a sub-command as in `harness`
-        pass
-
+    from harness.cli import app
     res = CliRunner().invoke(app, ["lm-eval", str(run), "--tasks", "harness_synthetic_arith,harness_hh_rlhf_gen",
                                    "--backend", "hf", "--limit", "3"])
     assert res.exit_code == 0, res.output
     assert "(cached)" in res.output and "harness_synthetic_arith" in res.output
     assert _csv(run / "lm_eval_scores.csv") == rows
+    # another run with the same checkpoint and cache evaluates nothing either; its rows are its own
+    other = _fake_run(tmp_path / "other", {"dpo": str(tiny_model_dir)}, methods=("dpo",), cache=tmp_path / "cache")
+    again = run_lm_eval(other, ["harness_synthetic_arith", "harness_hh_rlhf_gen"], backend="hf", limit=3)
+    assert again["models"]["dpo"]["cached"]
+    assert [{**r, "model": "sft"} for r in _csv(other / "lm_eval_scores.csv")] == rows
+    # a different limit is another stage
+    assert not run_lm_eval(other, ["harness_synthetic_arith"], backend="hf", limit=2)["models"]["dpo"]["cached"]
 
 
 def test_a_seed_checkpoint_scores_under_its_row_and_seed(tiny_model_dir, tmp_path):
@@ -237,7 +240,7 @@ def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
     model.save_pretrained(other)
     load_tokenizer(tiny_model_dir).save_pretrained(other)
     run = _fake_run(tmp_path, {"a": str(tiny_model_dir), "b": str(other)}, methods=("a", "b"))
-    code = (f"from harness.lm_eval_run import run_lm_eval\n"
+    code = (f"from harness.evaluate.lm_eval import run_lm_eval\n"
             f"if __name__ == '__main__':\n"
             f"    s = run_lm_eval({str(run)!r}, ['harness_synthetic_arith'], backend='vllm', limit=3)\n"
             f"    print('SUMMARY', {{k: v['backend'] for k, v in s['models'].items()}}, s['errors'],\n"
@@ -252,7 +255,6 @@ def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
                for m in ("a", "b")}
     assert samples["a"] != samples["b"]  # the second engine serves the second checkpoint's weights
     hf = _fake_run(tmp_path / "hf", {"a": str(tiny_model_dir), "b": str(other)}, methods=("a", "b"))
-    from harness.lm_eval_run import run_lm_eval
     run_lm_eval(str(hf), ["harness_synthetic_arith"], backend="hf", limit=3)
     for m in ("a", "b"):  # and each engine answers as transformers does on that checkpoint (greedy)
         expected = [json.loads(x)["filtered_resps"] for x in (hf / "lm_eval" / f"{m}.samples.jsonl").read_text().splitlines()]

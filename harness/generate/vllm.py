@@ -69,17 +69,18 @@ class VLLMGenerator:
         return [o.outputs[0].text.strip() for o in outputs]
 
     def close(self) -> None:
-        if self.llm is None:
-            return
-        engine = getattr(self.llm, "llm_engine", None)
-        shutdown = getattr(engine, "shutdown", None)
-        if callable(shutdown):
-            shutdown()
-        self.llm = None
-        gc.collect()
-        try:
-            import torch
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:
-            pass
+        if self.llm is not None:
+            shutdown_engine(self.llm)
+            self.llm = None
+
+
+def shutdown_engine(llm) -> None:
+    """Stop a vLLM `LLM`'s engine and free its memory before the next checkpoint's engine starts."""
+    engine = getattr(llm, "llm_engine", None)
+    shutdown = getattr(engine, "shutdown", None)
+    if callable(shutdown):
+        shutdown()
+    gc.collect()
+    import torch
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,5 +1,5 @@
 """Local judges: `judge: {serve: {model: PATH}}` starts vLLM's OpenAI-compatible server for the
-judge model on 127.0.0.1 (harness.serve), waits for `GET /models`, judges, and stops it. The model
+judge model on 127.0.0.1 (harness.evaluate.serve), waits for `GET /models`, judges, and stops it. The model
 path takes what `model.path` takes (HF folder, GGUF file, pkg:...); a GGUF file is converted by the
 same cached `source` stage as a run's own model, so a run judged by its own base model converts once.
 """
@@ -32,12 +32,8 @@ def live_judge(jcfg: JudgeConfig, cache_dir: Path) -> Iterator[JudgeConfig]:
     if jcfg.serve is None:
         yield jcfg
         return
-    import torch
-
-    from harness.serve import serve_vllm
-    args = ["--max-model-len", str(jcfg.serve.max_model_len)]
-    if not torch.cuda.is_available():
-        args.append("--enforce-eager")  # on CPU, graph compilation costs minutes and saves nothing
-    with serve_vllm(served_model_dir(jcfg, cache_dir), extra_args=[*args, *jcfg.serve.extra_args],
-                    served_model_name=jcfg.model, timeout_s=jcfg.serve.timeout_s) as url:
+    from harness.evaluate.serve import serve_vllm
+    with serve_vllm(served_model_dir(jcfg, cache_dir), extra_args=jcfg.serve.extra_args,
+                    max_model_len=jcfg.serve.max_model_len, served_model_name=jcfg.model,
+                    timeout_s=jcfg.serve.timeout_s) as url:
         yield jcfg.model_copy(update={"base_url": str(url), "serve": None})

