@@ -6,111 +6,16 @@ answer one assistant message) or message lists; answers given as full conversati
 their own prompt (``prompt_field=None``), checked like UltraFeedback's. CSV cells are text;
 with ``csv_json_cells=True`` a cell starting with ``[`` is parsed as a JSON message list.
 Rows without an id field get ``<file stem>:<line>``, which points back at the source line.
-The JSONL and CSV readers here are shared by the other loaders.
 """
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from harness.data.rows import (LoadReport, LoadResult, Where, as_messages, collect, file_stem,
-                               fingerprint, get_field, make_pair, pair_row, require_file)
-from harness.errors import HarnessError
-
-_CSV_FIELD_LIMIT = 1 << 30  # the default (128 KiB) is shorter than some long answers
-
-
-def detect_format(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith((".jsonl", ".jsonl.gz")):
-        return "jsonl"
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    raise HarnessError("cannot tell the format from the path: expected .jsonl, .jsonl.gz, "
-                       ".csv or .csv.gz", file=path)
-
-
-def read_jsonl(path: Path, *, offset: int = 0, limit: int | None = None
-               ) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line, object)`` for the non-blank lines in [offset, offset+limit).
-
-    A line that is not valid UTF-8 JSON is yielded as a RowError, not raised, so the caller
-    decides whether it is fatal. Read as bytes so one bad line cannot hide its line number.
-    """
-    require_file(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
-    seen = line_no = 0
-    try:
-        with opener(path, "rb") as f:
-            for line_no, raw in enumerate(f, 1):
-                if not raw.strip():
-                    continue
-                seen += 1
-                if seen <= offset:
-                    continue
-                if limit is not None and seen > offset + limit:
-                    break
-                where = Where(str(path), line_no)
-                try:
-                    text = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
-                    yield line_no, json.loads(text)
-                except UnicodeDecodeError as exc:
-                    yield line_no, where.fail("bad_encoding", "json", f"not UTF-8 ({exc.reason})")
-                except json.JSONDecodeError as exc:
-                    yield line_no, where.fail("bad_json", "json",
-                                              f"malformed JSON ({exc.msg} at column {exc.colno})")
-    except (OSError, EOFError) as exc:  # a truncated or corrupt .gz stops the whole file
-        raise HarnessError(f"cannot read file ({exc})", file=path, row=line_no + 1) from None
-
-
-def read_csv(path: Path, required: list[str], *, offset: int = 0, limit: int | None = None
-             ) -> Iterator[tuple[int, Any]]:
-    """Yield ``(first line of the record, {column: cell})``; line 1 is the header.
-
-    A missing required column is a file error (every row would fail); a record with the wrong
-    number of cells is yielded as a row error.
-    """
-    require_file(path)
-    csv.field_size_limit(_CSV_FIELD_LIMIT)
-    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
-    line = 0
-    try:
-        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                raise HarnessError("empty CSV file (no header)", file=path, row=1)
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise HarnessError(f"column missing from the CSV header (have: {', '.join(header)})",
-                                   file=path, row=1, field=missing[0])
-            seen = 0
-            while True:
-                line = reader.line_num + 1
-                cells = next(reader, None)
-                if cells is None:
-                    return
-                if not cells or not any(c.strip() for c in cells):
-                    continue
-                seen += 1
-                if seen <= offset:
-                    continue
-                if limit is not None and seen > offset + limit:
-                    return
-                if len(cells) != len(header):
-                    where = Where(str(path), line)
-                    field = header[len(cells)] if len(cells) < len(header) else "csv"
-                    yield line, where.fail("bad_csv", field, f"{len(cells)} cells, the header "
-                                                             f"has {len(header)} columns")
-                    continue
-                yield line, dict(zip(header, cells))
-    except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise HarnessError(f"cannot read CSV ({exc})", file=path, row=line or None) from None
+from harness.data.files import detect_format, file_stem, fingerprint, read_csv, read_jsonl
+from harness.data.rows import LoadReport, LoadResult, Where, as_messages, collect, get_field, make_pair, pair_row
 
 
 def _value(record: Any, field: str, where: Where, json_cells: bool) -> Any:
@@ -135,7 +40,7 @@ def load_generic(path: str | os.PathLike, *, prompt_field: str | None = "prompt"
     validation. Ids from ``id_field`` must be unique non-empty strings or integers.
     """
     path = Path(path)
-    fmt = detect_format(path)
+    fmt = detect_format(path, ("jsonl", "csv"))
     stem = file_stem(path)
     source = source or stem
     fields = [f for f in (prompt_field, chosen_field, rejected_field, id_field) if f]

@@ -24,9 +24,8 @@ import os
 import re
 from pathlib import Path
 
-from harness.data.generic import read_jsonl
-from harness.data.rows import (LoadReport, LoadResult, Message, Where, collect, file_stem,
-                               fingerprint, get_field, make_pair, pair_row)
+from harness.data.files import file_stem, fingerprint, read_jsonl
+from harness.data.rows import LoadReport, LoadResult, Message, Where, collect, get_field, make_pair, pair_row
 
 _TURN = re.compile(r"(?:^|\n\n)(Human|Assistant):")
 _ROLE = {"Human": "user", "Assistant": "assistant"}

@@ -11,11 +11,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import statistics
-from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, TypedDict
 
 from harness.errors import HarnessError
-from harness.store import digest_path
 
 Message = dict[str, str]
 ROLES = ("system", "user", "assistant")
@@ -126,26 +124,6 @@ class LoadResult(NamedTuple):
 
     rows: list[dict]
     report: LoadReport
-
-
-def file_stem(path: Path) -> str:
-    """``helpful-base-test.jsonl.gz`` -> ``helpful-base-test``: a stable, readable id prefix."""
-    name = path.name
-    for suffix in (".gz", ".jsonl", ".json", ".csv", ".parquet"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return name or path.name
-
-
-def require_file(path: Path) -> None:
-    if not path.exists():
-        raise HarnessError("file not found", file=path)
-
-
-def fingerprint(path: Path) -> str:
-    """sha256 of a file's bytes, or of a folder's relative names and bytes, in sorted order."""
-    require_file(path)
-    return digest_path(path)
 
 
 def get_field(record: Any, name: str, where: Where) -> Any:

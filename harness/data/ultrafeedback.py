@@ -25,72 +25,10 @@ import hashlib
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from harness.data.generic import read_jsonl
-from harness.data.rows import (LoadReport, LoadResult, Where, as_messages, collect, file_stem,
-                               fingerprint, get_field, make_pair, pair_row, require_file)
-from harness.errors import HarnessError
-
-
-def detect_format(path: Path) -> str:
-    """``jsonl``, ``parquet`` or ``save_to_disk``, from the path alone."""
-    if path.is_dir():
-        return "save_to_disk"
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return "parquet"
-    if name.endswith((".jsonl", ".jsonl.gz")):
-        return "jsonl"
-    raise HarnessError("cannot tell the format from the path: expected .jsonl, .jsonl.gz, "
-                       ".parquet or a folder written by Dataset.save_to_disk", file=path)
-
-
-def _window(n: int, offset: int, limit: int | None) -> range:
-    stop = n if limit is None else min(n, offset + limit)
-    return range(min(offset, n), stop)
-
-
-def read_parquet(path: Path, *, offset: int = 0, limit: int | None = None
-                 ) -> Iterator[tuple[int, Any]]:
-    """Yield ``(record number, row dict)``; record numbers are 1-based."""
-    import pyarrow.parquet as pq
-
-    require_file(path)
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises several types for unreadable files
-        raise HarnessError(f"cannot read Parquet file ({type(exc).__name__}: {exc})",
-                           file=path) from None
-    rows = _window(table.num_rows, offset, limit)
-    for i, record in enumerate(table.slice(rows.start, len(rows)).to_pylist()):
-        yield rows.start + i + 1, record
-
-
-def read_saved_dataset(path: Path, *, split: str | None = None, offset: int = 0,
-                       limit: int | None = None) -> Iterator[tuple[int, Any]]:
-    """Yield ``(record number, row dict)`` from a ``save_to_disk`` folder (a Dataset, or one
-    split of a DatasetDict)."""
-    import datasets
-
-    if not any((path / f).exists() for f in ("state.json", "dataset_dict.json")):
-        raise HarnessError("not a folder written by Dataset.save_to_disk "
-                           "(no state.json or dataset_dict.json)", file=path)
-    try:
-        ds = datasets.load_from_disk(str(path))
-    except Exception as exc:
-        raise HarnessError(f"cannot load dataset ({type(exc).__name__}: {exc})", file=path) from None
-    if isinstance(ds, datasets.DatasetDict):
-        names = sorted(ds)
-        if split is None and len(names) == 1:
-            split = names[0]
-        if split not in ds:
-            raise HarnessError(f"choose a split with split=... (have: {', '.join(names)})",
-                               file=path, field="split")
-        ds = ds[split]
-    rows = _window(len(ds), offset, limit)
-    for i, record in enumerate(ds.select(rows)):
-        yield rows.start + i + 1, record
+from harness.data.files import detect_format, file_stem, fingerprint, read_jsonl, read_parquet, read_saved_dataset
+from harness.data.rows import LoadReport, LoadResult, Where, as_messages, collect, get_field, make_pair, pair_row
 
 
 def _score(record: dict, name: str, where: Where) -> float:
@@ -133,7 +71,7 @@ def load_ultrafeedback(path: str | os.PathLike, *, skip_bad_rows: bool = False,
     ``split`` picks a split of a saved DatasetDict (needed only when it has several).
     """
     path = Path(path)
-    fmt = detect_format(path)
+    fmt = detect_format(path, ("jsonl", "parquet", "save_to_disk"))
     source = source or f"ultrafeedback/{file_stem(path)}"
     report = LoadReport(file=str(path), format=fmt, source=source, sha256=fingerprint(path),
                         row_unit="line" if fmt == "jsonl" else "record",

@@ -120,3 +120,16 @@ def test_bad_window_is_a_harness_error(window: dict, tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "x.jsonl", [{"prompt": "Q", "chosen": "a", "rejected": "b"}])
     with pytest.raises(HarnessError, match=f"{next(iter(window))}: must be a non-negative integer"):
         load_generic(path, **window)
+
+
+def test_a_format_the_loader_does_not_read_is_named_with_what_it_reads(tmp_path):
+    from harness.data.files import detect_format
+    path = tmp_path / "pairs.parquet"
+    path.write_bytes(b"")
+    with pytest.raises(HarnessError) as exc:
+        load_generic(path)
+    assert exc.value.one_line() == (f"{path}: cannot tell the format from the path: expected .jsonl, .jsonl.gz, "
+                                    ".csv or .csv.gz")
+    assert detect_format(path, ("jsonl", "parquet")) == "parquet"
+    with pytest.raises(HarnessError, match=r"expected \.jsonl, \.jsonl\.gz or a folder written by"):
+        detect_format(tmp_path / "pairs.csv", ("jsonl", "save_to_disk"))

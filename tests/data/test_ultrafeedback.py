@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.ultrafeedback import detect_format, load_ultrafeedback
+from harness.data.files import detect_format
+from harness.data.ultrafeedback import load_ultrafeedback
 from harness.errors import HarnessError
 
 DATA = Path(__file__).resolve().parents[2] / "tasks" / "data" / "ultrafeedback"
@@ -84,7 +85,7 @@ def test_parquet_and_save_to_disk_load_like_jsonl(source: Path, tmp_path: Path) 
     parquet, saved = _write_both(records, tmp_path)
     expected, exp_report = load_ultrafeedback(source, limit=40, skip_bad_rows=True, source="uf")
     for path, fmt in ((parquet, "parquet"), (saved, "save_to_disk")):
-        assert detect_format(path) == fmt
+        assert detect_format(path, ("jsonl", "parquet", "save_to_disk")) == fmt
         rows, report = load_ultrafeedback(path, skip_bad_rows=True, source="uf")
         assert rows == expected
         assert report.to_dict()["lengths"] == exp_report.to_dict()["lengths"]
