@@ -1,99 +1,68 @@
-"""Prompt choice and template filling against FastChat's own code.
-
-The `_fc_*` functions below are FastChat's (fastchat/llm_judge/common.py `run_judge_single` /
-`run_judge_pair`, gen_judgment.py `make_judge_*` and the match split; Apache-2.0), with the API
-call cut off: they are the reference our messages must equal, byte for byte.
-"""
+"""Prompt choice, template filling and loading against FastChat's own code (fschat, a dependency):
+its loaders, constants, `make_judge_*` and `run_judge_single` / `run_judge_pair`, whose API call
+is replaced by a recorder, are the oracle our messages must equal byte for byte."""
 from __future__ import annotations
+
+import gzip
+from types import SimpleNamespace
 
 import pytest
 
 from harness.judge.config import JudgeConfig
-from harness.judge.files import load_model_answers, load_questions, load_reference_answers
+from harness.judge.files import (MODEL_ANSWER_DIR, QUESTION_FILE, REFERENCE_FILE, TEMPERATURE_BY_CATEGORY,
+                                 load_model_answers, load_questions, load_reference_answers)
 from harness.judge.matches import build_matches, normalize_questions, references_for
-from harness.judge.prompts import (NEED_REF_CATS, fill_pair, fill_single, load_judge_prompts,
+from harness.judge.prompts import (MT_BENCH_DIR, NEED_REF_CATS, fill_pair, fill_single, load_judge_prompts,
                                    prompt_name, to_messages)
 
-# ---------------------------------------------------------------- FastChat reference code
+# ---------------------------------------------------------------- FastChat itself as the oracle
 
 
-def _fc_single(question, answer, prompt_template, ref_answer, multi_turn=False):
-    kwargs = {}
-    if ref_answer is not None:
-        kwargs["ref_answer_1"] = ref_answer["choices"][0]["turns"][0]
-        if multi_turn:
-            kwargs["ref_answer_2"] = ref_answer["choices"][0]["turns"][1]
-    if multi_turn:
-        user_prompt = prompt_template["prompt_template"].format(
-            question_1=question["turns"][0],
-            question_2=question["turns"][1],
-            answer_1=answer["choices"][0]["turns"][0],
-            answer_2=answer["choices"][0]["turns"][1],
-            **kwargs,
-        )
-    else:
-        user_prompt = prompt_template["prompt_template"].format(
-            question=question["turns"][0],
-            answer=answer["choices"][0]["turns"][0],
-            **kwargs,
-        )
-    # conv = get_conversation_template("gpt-4"); conv.set_system_message(system_prompt)
-    # conv.to_openai_api_messages():
-    messages = [{"role": "system", "content": prompt_template["system_prompt"]},
-                {"role": "user", "content": user_prompt}]
-    return user_prompt, messages
+@pytest.fixture(scope="module")
+def fastchat(tmp_path_factory):
+    """FastChat's llm_judge (common.py, gen_judgment.py) and its loaders' view of the shipped
+    files; model answers are gunzipped for it (its load_model_answers reads plain .jsonl only)."""
+    from fastchat.llm_judge import common, gen_judgment
+    plain = tmp_path_factory.mktemp("fastchat_answers")
+    for path in MODEL_ANSWER_DIR.glob("*.jsonl.gz"):
+        (plain / path.name[:-3]).write_bytes(gzip.decompress(path.read_bytes()))
+    return SimpleNamespace(common=common, gen_judgment=gen_judgment,
+                           questions=common.load_questions(str(QUESTION_FILE), None, None),
+                           answers=common.load_model_answers(str(plain)),
+                           refs=common.load_model_answers(str(REFERENCE_FILE.parent))["gpt-4"],
+                           prompts=common.load_judge_prompts(str(MT_BENCH_DIR / "judge_prompts.jsonl")))
 
 
-def _fc_pair(question, answer_a, answer_b, prompt_template, ref_answer, multi_turn=False):
-    kwargs = {}
-    if ref_answer is not None:
-        kwargs["ref_answer_1"] = ref_answer["choices"][0]["turns"][0]
-        if multi_turn:
-            kwargs["ref_answer_2"] = ref_answer["choices"][0]["turns"][1]
-    if multi_turn:
-        user_prompt = prompt_template["prompt_template"].format(
-            question_1=question["turns"][0],
-            question_2=question["turns"][1],
-            answer_a_1=answer_a["choices"][0]["turns"][0],
-            answer_b_1=answer_b["choices"][0]["turns"][0],
-            answer_a_2=answer_a["choices"][0]["turns"][1],
-            answer_b_2=answer_b["choices"][0]["turns"][1],
-            **kwargs,
-        )
-    else:
-        user_prompt = prompt_template["prompt_template"].format(
-            question=question["turns"][0],
-            answer_a=answer_a["choices"][0]["turns"][0],
-            answer_b=answer_b["choices"][0]["turns"][0],
-            **kwargs,
-        )
-    messages = [{"role": "system", "content": prompt_template["system_prompt"]},
-                {"role": "user", "content": user_prompt}]
-    return user_prompt, messages
+def _fastchat_sends(fastchat, monkeypatch, run, *args, **kwargs) -> list[list[dict]]:
+    """The messages FastChat's run_judge_single / run_judge_pair send to the judge API."""
+    sent = []
 
-
-def _fc_judges(prompts, mode):
-    if mode == "single":
-        return {"default": prompts["single-v1"], "math": prompts["single-math-v1"],
-                "default-mt": prompts["single-v1-multi-turn"],
-                "math-mt": prompts["single-math-v1-multi-turn"]}
-    return {"default": prompts["pair-v2"], "math": prompts["pair-math-v1"],
-            "default-mt": prompts["pair-v2-multi-turn"],
-            "math-mt": prompts["pair-math-v1-multi-turn"]}
-
-
-def _wrap(turns):
-    return {"choices": [{"index": 0, "turns": turns}]}
+    def api(model, conv, temperature, max_tokens, api_dict=None):
+        sent.append(conv.to_openai_api_messages())
+        return "[[A]]"
+    monkeypatch.setattr(fastchat.common, "chat_completion_openai", api)
+    run(*args, **kwargs)
+    return sent
 
 
 # ---------------------------------------------------------------- tests
 
 
-def test_fastchat_constants():
-    assert NEED_REF_CATS == ("math", "reasoning", "coding", "arena-hard-200")
-    names = set(load_judge_prompts())
-    assert {"single-v1", "single-math-v1", "single-v1-multi-turn", "single-math-v1-multi-turn",
-            "pair-v2", "pair-math-v1", "pair-v2-multi-turn", "pair-math-v1-multi-turn"} <= names
+def test_fastchat_constants(fastchat):
+    from harness.judge import parse
+    assert NEED_REF_CATS == tuple(fastchat.common.NEED_REF_CATS)
+    assert TEMPERATURE_BY_CATEGORY == fastchat.common.temperature_config
+    assert parse.TIE_DELTA == fastchat.common.TIE_DELTA
+    for name in ("one_score_pattern", "one_score_pattern_backup", "two_score_pattern", "two_score_pattern_backup"):
+        assert getattr(parse, name).pattern == getattr(fastchat.common, name).pattern, name
+    assert load_judge_prompts() == fastchat.prompts
+
+
+def test_loaders_read_what_fastchats_read(fastchat):
+    assert load_questions() == fastchat.questions
+    assert load_model_answers() == {m: {qid: a["choices"][0]["turns"] for qid, a in rows.items()}
+                                    for m, rows in fastchat.answers.items()}
+    assert load_reference_answers() == {qid: a["choices"][0]["turns"] for qid, a in fastchat.refs.items()}
 
 
 @pytest.mark.parametrize("category,mode,multi,expected", [
@@ -114,37 +83,37 @@ def test_prompt_choice(category, mode, multi, expected):
 
 
 @pytest.mark.parametrize("mode", ["single", "pairwise"])
-def test_all_messages_equal_fastchat(mode):
-    """Every match on the real data: same prompt and same messages as FastChat would send."""
+def test_all_messages_equal_fastchat(mode, fastchat, monkeypatch):
+    """Every match on the real data: the same prompt and the same messages as FastChat's own
+    run_judge_single / run_judge_pair send (its API call replaced by a recorder)."""
     prompts = load_judge_prompts()
-    questions = load_questions()
-    answers = load_model_answers()
-    refs = load_reference_answers()
     cfg = JudgeConfig(base_url="http://127.0.0.1:1/v1", model="gpt-4", api_key_env=None,
                       mode=mode, baseline_model="gpt-3.5-turbo" if mode == "pairwise" else None)
-    qs = normalize_questions(questions)
-    matches = build_matches(cfg, qs, answers, references_for(qs, refs), prompts)
-    judges = _fc_judges(prompts, mode)
-    by_qid = {q["question_id"]: q for q in questions}
+    qs = normalize_questions(load_questions())
+    matches = build_matches(cfg, qs, load_model_answers(), references_for(qs, load_reference_answers()), prompts)
+    make = fastchat.gen_judgment.make_judge_single if mode == "single" else fastchat.gen_judgment.make_judge_pairwise
+    judges = make("gpt-4", fastchat.prompts)
+    by_qid = {q["question_id"]: q for q in fastchat.questions}
     n_models = 3 if mode == "single" else 2
     assert len(matches) == 80 * 2 * n_models
     for m in matches:
         q = by_qid[m.qid]
         multi = m.turn == 2
-        math = q["category"] in NEED_REF_CATS
-        judge = judges[("math" if math else "default") + ("-mt" if multi else "")]
-        assert m.prompt["name"] == judge["name"]
-        ref = _wrap(refs[m.qid]) if math else None
+        need_ref = q["category"] in fastchat.common.NEED_REF_CATS
+        judge = judges[("math" if need_ref else "default") + ("-mt" if multi else "")]
+        assert m.prompt["name"] == judge.prompt_template["name"]
+        ref = fastchat.refs[m.qid] if need_ref else None
+        answers = [fastchat.answers[model][m.qid] for model in m.models]
         if mode == "single":
-            up, msgs = _fc_single(q, _wrap(answers[m.models[0]][m.qid]), judge, ref, multi)
-            assert [g.messages for g in m.games] == [msgs]
-            assert m.games[0].user_prompt == up
-        else:
-            a1, a2 = _wrap(answers[m.models[0]][m.qid]), _wrap(answers[m.models[1]][m.qid])
-            g1 = _fc_pair(q, a1, a2, judge, ref, multi)
-            g2 = _fc_pair(q, a2, a1, judge, ref, multi)  # play_a_match_pair: game 2 swapped
-            assert [g.messages for g in m.games] == [g1[1], g2[1]]
-        assert m.judge == ["gpt-4", judge["name"]]
+            sent = _fastchat_sends(fastchat, monkeypatch, fastchat.common.run_judge_single, q, answers[0], judge,
+                                   ref, multi_turn=multi)
+        else:  # play_a_match_pair: game 2 has the answers swapped
+            sent = (_fastchat_sends(fastchat, monkeypatch, fastchat.common.run_judge_pair, q, answers[0], answers[1],
+                                    judge, ref, multi_turn=multi) +
+                    _fastchat_sends(fastchat, monkeypatch, fastchat.common.run_judge_pair, q, answers[1], answers[0],
+                                    judge, ref, multi_turn=multi))
+        assert [g.messages for g in m.games] == sent
+        assert m.judge == ["gpt-4", judge.prompt_template["name"]]
 
 
 def test_turn2_holds_turn1_and_own_answers():
