@@ -98,7 +98,7 @@ def train_job(ctx: JobContext, cfg, spec, seed: int, name: str, base_dir: str, d
     if method.needs_reference:
         dataset = attach_reference(dataset, read_json(ref_path))
     length = f"{train.max_steps} steps" if train.max_steps else f"{train.num_epochs} epochs"
-    console.print(f"{name}: training {length} ({method.paper})")
+    console.print(f"{name}: training {length} ({method.paper})", soft_wrap=True)  # one line, however narrow
     if train.launcher == "inprocess":
         info, measured = train_method(method, base_dir, dataset, train, stage.dir, seed, probes,
                                       peft=cfg.peft, dtype=cfg.model.dtype)

@@ -14,7 +14,8 @@ class RichProgressCallback(TrainerCallback):
         self.task = None
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if not state.is_world_process_zero:
+        # not in a log or a pipe: a bar that is not redrawn in place only adds lines there
+        if not state.is_world_process_zero or not console.is_terminal:
             return
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
