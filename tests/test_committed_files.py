@@ -1,0 +1,48 @@
+"""Committed files name no folder of the machine that produced them: users clone this repository
+onto other machines, where such paths mean nothing (or something else)."""
+import json
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: absolute paths a development or CI machine puts in files: home folders, temp and work folders
+MACHINE_ROOTS = ("/home/", "/root/", "/tmp/", "/work/", "/Users/", "/private/var/", "C:\\Users\\")
+
+
+def _committed(*patterns: str) -> list[Path]:
+    out = subprocess.run(["git", "ls-files", "-z", "--", *patterns], cwd=REPO, capture_output=True, text=True)
+    if out.returncode != 0:  # not a git checkout (an unpacked source archive): the files on disk
+        return [p for pattern in patterns for p in REPO.glob(pattern)]
+    return [REPO / p for p in out.stdout.split("\0") if p]
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_run_manifests_name_checkpoints_relative_to_the_cache():
+    manifests = _committed("results/*/manifest.json")
+    assert manifests
+    for path in manifests:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        for name, folder in (manifest.get("checkpoints") or {}).items():
+            assert not Path(folder).is_absolute(), (path, name, folder)
+
+
+def test_no_committed_text_file_names_a_machine_folder():
+    suffixes = {".py", ".md", ".yaml", ".yml", ".json", ".csv", ".toml", ".txt", ".tex", ".html", ".jinja", ".sh"}
+    found = []
+    for path in _committed("*"):
+        if path.suffix not in suffixes or path.resolve() == Path(__file__).resolve() or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{path.relative_to(REPO)}: {root}" for root in MACHINE_ROOTS if root in text]
+    assert not found, found
