@@ -11,6 +11,7 @@ concrete method, task, metric or backend: it goes through the registries.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from contextlib import contextmanager
@@ -77,6 +78,16 @@ class Pipeline:
         #: leaderboard row -> its tuning outcome (harness.tuning.Choice as a dict); empty without a grid
         self.tuning: dict[str, dict] = {}
 
+    @functools.cached_property
+    def analyses(self) -> dict:
+        """The run's analyses (config `analyses`), by name, in config order."""
+        return {name: analysis(name) for name in self.cfg.analyses}
+
+    @functools.cached_property
+    def analysis_columns(self) -> dict[str, list[str]]:
+        """Every table the run's analyses write -> its columns after model and seed."""
+        return {t: c for a in self.analyses.values() for t, c in a.tables.items()}
+
     @contextmanager
     def _timed(self, name: str, rule: bool = True):
         t0 = time.time()
@@ -122,7 +133,7 @@ class Pipeline:
         with self._timed("jobs", rule=False):
             results = self._execute(start.jobs + train_jobs + [j for j, _ in analysis_jobs] + answer_jobs)
         costs = []
-        tables: dict[str, list[dict]] = {t: [] for name in self.cfg.analyses for t in analysis(name).tables}
+        tables: dict[str, list[dict]] = {t: [] for t in self.analysis_columns}
         for (spec, seed, name), job in zip(runs, train_jobs):
             info = results[job.key]["info"]
             costs.append({"model": spec.row, "seed": seed, "wall_s": info["wall_s"], "tokens": info["tokens"],
@@ -131,9 +142,8 @@ class Pipeline:
                           "peft": self.cfg.peft.method if self.cfg.peft else "full",
                           "budget": choices[spec.row].tried if spec.row in choices else None,
                           "chosen": choices[spec.row].chosen if spec.row in choices else None})
-            for table, rows in results[job.key]["tables"].items():
-                tables[table] += [{"model": spec.row, "seed": seed, **r} for r in rows]
-        for job, name in analysis_jobs:
+        # the probes' tables of each training, then each checkpoint analysis's
+        for job, name in [(job, name) for (_, _, name), job in zip(runs, train_jobs)] + analysis_jobs:
             model, seed = self.ids[name]
             for table, rows in results[job.key]["tables"].items():
                 tables[table] += [{"model": model, "seed": seed, **r} for r in rows]
@@ -230,11 +240,11 @@ class Pipeline:
     def _train_jobs(self, start: "StartJobs", runs: list[tuple], data: PreparedData) -> list[Job]:
         """One job per (method spec, seed, checkpoint name), from the starting checkpoint."""
         jobs = []
-        probes = [n for n in self.cfg.analyses if isinstance(analysis(n), TrainingProbe)]
+        probes = {n: a for n, a in self.analyses.items() if isinstance(a, TrainingProbe)}
         for spec, seed, name in runs:
             method = build_method(spec.name, spec.params)
             train = self.cfg.train_for(spec)
-            inputs = {p: analysis(p).inputs(data, train) for p in probes}
+            inputs = {n: probe.inputs(data, train) for n, probe in probes.items()}
             inputs = {p: v for p, v in inputs.items() if v is not None}
             stage = self._stage("train", {"base": start.base_key, "data": data.preference_hash(),
                                           "method": spec.name, "params": method.params.__dict__,
@@ -293,8 +303,7 @@ class Pipeline:
         """(job, checkpoint name) per checkpoint analysis of the run and checkpoint that has
         something to analyse."""
         jobs = []
-        for kind in self.cfg.analyses:
-            check = analysis(kind)
+        for kind, check in self.analyses.items():
             inputs = check.inputs(self.cfg, data) if isinstance(check, CheckpointAnalysis) else None
             if inputs is None:
                 continue
@@ -347,9 +356,8 @@ class Pipeline:
         if tuning_rows:
             write_csv(self.out / "tuning.csv", ["model", "point", "seed", "task", "metric", "dev_mean", "n", "chosen"],
                       tuning_rows)
-        columns = {t: c for name in self.cfg.analyses for t, c in analysis(name).tables.items()}
         for table, rows in tables.items():
-            write_csv(self.out / f"{table}.csv", ["model", "seed", *columns[table]], rows)
+            write_csv(self.out / f"{table}.csv", ["model", "seed", *self.analysis_columns[table]], rows)
         for name in ANALYSES:  # an analysis left out of this run leaves no table of an earlier one
             for table in analysis(name).tables:
                 if table not in tables:

@@ -81,12 +81,11 @@ def train_job(ctx: JobContext, cfg, spec, seed: int, name: str, base_dir: str, d
     """One method at one grid point and seed, from the starting checkpoint; `probes` maps each
     training probe of the run (harness.analyses) to its inputs. Returns the cost info and the
     probes' tables."""
-    from harness.analyses import analysis
-    tables = [t for p in probes for t in analysis(p).tables]
     if stage.done:
+        from harness.analyses import analysis
         console.print(f"{name}: cached ({stage.key})")
         return {"computed": False, "info": stage.info(),
-                "tables": {t: read_json(stage.dir / f"{t}.json") for t in tables}}
+                "tables": {t: read_json(stage.dir / f"{t}.json") for p in probes for t in analysis(p).tables}}
     from datasets import Dataset
 
     from harness.methods import build_method

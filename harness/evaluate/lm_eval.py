@@ -116,7 +116,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
                     continue
                 if used != want:  # "auto" fell back to transformers: stay on it for the rest
                     want, pool = used, None
-                stage = Stage(cache, "lm_eval", {**request, "backend": used})
+                    stage = Stage(cache, "lm_eval", {**request, "backend": used})
                 _store(stage, res)
             stored = read_json(stage.dir / "results.json")
             rows = [{"model": model, "seed": model_seed, **r} for r in stored["rows"]]

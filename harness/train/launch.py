@@ -5,8 +5,9 @@ every rank maps the same files instead of each building its own temporary cache,
 here with two gloo ranks) and starts `torchrun` or `accelerate launch` on this module; every
 rank runs the same `train_method`, accelerate shards the batches (per-device batch x processes x
 accumulation = the global batch), rank 0 writes the model, the training probes' tables
-(harness.analyses) and result.json. The reference log-probs are the shared cache's dataset columns, computed before in
-one process: nothing is precomputed under ZeRO-3 or FSDP, where TRL's own precompute breaks.
+(harness.analyses) and result.json. The reference log-probs are the shared cache's dataset
+columns, computed before in one process: nothing is precomputed under ZeRO-3 or FSDP, where
+TRL's own precompute breaks.
 
 Accelerate configs: TRL's shipped ones by name (`multi_gpu`, `zero1`, `zero2`, `zero3`, `fsdp1`,
 `fsdp2`, see trl/accelerate_configs/) or a path; `train.processes` overrides their
@@ -102,9 +103,9 @@ def main(job_dir: str) -> None:
     job = json.loads((job_dir / "job.json").read_text())
     spec = TrainSpec.model_validate(job["spec"])
     info, tables = train_method(build_method(job["method"], job["params"]), job["start_dir"],
-                              load_from_disk(str(job_dir / "dataset")), spec, Path(job["stage_dir"]), job["seed"],
-                              job["probes"], peft=job["peft"] and PeftSpec.model_validate(job["peft"]),
-                              dtype=job["dtype"])
+                                load_from_disk(str(job_dir / "dataset")), spec, Path(job["stage_dir"]), job["seed"],
+                                job["probes"], peft=job["peft"] and PeftSpec.model_validate(job["peft"]),
+                                dtype=job["dtype"])
     if int(os.environ.get("RANK", "0")) == 0:
         atomic_write_json(job_dir / "result.json", {"info": info, "tables": tables})
     import torch.distributed as dist
