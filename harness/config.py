@@ -66,6 +66,15 @@ class DataSpec(Strict):
                                               description="chosen answers added to the starting-checkpoint SFT")
     preference_extra: list[PreferenceSource] = Field(default_factory=list)
 
+    @field_validator("sft_extra")
+    @classmethod
+    def _no_heldout_in_sft(cls, v: list[PreferenceSource]) -> list[PreferenceSource]:
+        for i, src in enumerate(v):
+            if src.heldout:
+                raise ValueError(f"sft_extra[{i}].heldout: held-out probe pairs come from preference_extra; "
+                                 "use offset/limit to choose SFT rows")
+        return v
+
 
 class OptimSpec(Strict):
     """The TRL/transformers training arguments a real run needs. `batch_size` is per device; the

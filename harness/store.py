@@ -1,7 +1,7 @@
 """Content-addressed stage cache, atomic writes, and append-only JSONL for resume.
 
-A stage's key is a sha256 of its inputs (the config slice it depends on, its upstream stages'
-keys, and the harness version). A stage directory is complete when its ``DONE`` marker exists;
+A stage's key is a sha256 of its inputs (for a run's jobs: the job's inputs object, its upstream
+jobs' keys and the versions of the libraries it depends on; harness.jobs). A stage directory is complete when its ``DONE`` marker exists;
 a half-written directory from a killed run is simply redone (or, for JSONL stages, continued
 from the records already written).
 """
@@ -163,15 +163,26 @@ class JsonlAppender:
 class Stage:
     """A cached stage directory ``<cache>/<stage>/<key>/``; complete once ``DONE`` exists.
 
-    A payload's ``label`` (the row name a person reads in logs) is not part of the key: the same
-    training under another name, e.g. a grid point chosen on dev and then reported, is one stage.
+    Made from a payload (its key is the payload's digest; a payload's ``label``, the row name a
+    person reads in logs, is not part of it) or, for a run's jobs, from the key the job computed
+    (harness.jobs.Job.stage) with the `record` of its inputs written beside its output.
     """
 
     def __init__(self, cache_dir: Path, stage: str, payload: Any) -> None:
-        self.name = stage
         content = {k: v for k, v in payload.items() if k != "label"} if isinstance(payload, dict) else payload
-        self.key = stage_key(stage, content)
-        self.dir = cache_dir / stage / self.key
+        self._set(cache_dir, stage, stage_key(stage, content), payload)
+
+    @classmethod
+    def at(cls, cache_dir: Path, stage: str, key: str, record: Any) -> "Stage":
+        self = cls.__new__(cls)
+        self._set(cache_dir, stage, key, record)
+        return self
+
+    def _set(self, cache_dir: Path, stage: str, key: str, payload: Any) -> None:
+        self.name = stage
+        self.key = key
+        self.cache = cache_dir
+        self.dir = cache_dir / stage / key
         self.payload = payload
 
     @property
@@ -185,6 +196,20 @@ class Stage:
 
     def info(self) -> dict:
         return read_json(self.dir / "DONE")
+
+
+def write_rows(cache_dir: Path, rows: list) -> str:
+    """Rows (training data, a task's prompts) stored once under their digest, ``<cache>/rows/<digest>.json``;
+    jobs name them by that digest in their inputs and read them with `read_rows`."""
+    digest = digest_json(rows)
+    path = cache_dir / "rows" / f"{digest}.json"
+    if not path.exists():
+        atomic_write_text(path, json.dumps(rows, ensure_ascii=False, sort_keys=True, default=str))
+    return digest
+
+
+def read_rows(cache_dir: Path, digest: str) -> list:
+    return read_json(cache_dir / "rows" / f"{digest}.json")
 
 
 def iter_done_ids(records: Iterable[dict], key: str = "id") -> Iterator[str]:

@@ -10,7 +10,9 @@ from harness.config import load_config
 from harness.data.prepare import prepare_data
 from harness.errors import HarnessError
 from harness.executors.local import LocalExecutor
+from harness.jobs import Upstream
 from harness.pipeline import Pipeline
+from harness.plan import Checkpoint, Planner
 
 CONFIG = """run_name: analyses
 cache_dir: {cache}
@@ -32,7 +34,7 @@ class ParamCount(CheckpointAnalysis):
     def inputs(self, cfg, data):
         return {"dtype": cfg.model.dtype}
 
-    def run(self, cfg, model_dir, data):
+    def run(self, inputs, model_dir):
         from harness.models.load import load_model
         return {"param_counts": [{"n_params": sum(p.numel() for p in load_model(model_dir).parameters())}]}
 '''
@@ -57,15 +59,20 @@ def test_a_registered_analysis_runs_as_a_cached_job_per_checkpoint(tmp_path, mon
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(ANALYSES._items, "param_count", "param_count_plugin:ParamCount")  # the registry line
     cfg = load_config(_config(tmp_path, "[param_count]"))
-    pipeline = Pipeline(cfg)
-    data = prepare_data(cfg)
-    checkpoints = {"base": ("k1", str(tiny_model_dir), ()), "dpo": ("k2", str(tiny_model_dir), ())}
-    jobs = pipeline._analysis_jobs(checkpoints, data)
+    checkpoints = {name: Checkpoint(name, name, 0, Upstream(f"folder:{name}", str(tiny_model_dir), job=False))
+                   for name in ("base", "dpo")}
+
+    def analysis_jobs():
+        planner = Planner(cfg, Pipeline(cfg).env(), prepare_data(cfg))
+        planner.analyses(checkpoints)
+        return planner.plan.analyses
+
+    jobs = analysis_jobs()
     assert [(job.name, name) for job, name in jobs] == [("param_count:base", "base"), ("param_count:dpo", "dpo")]
     first = LocalExecutor(isolate=False).run([job for job, _ in jobs])
     counts = [r["tables"]["param_counts"][0]["n_params"] for r in first.values()]
     assert counts[0] == counts[1] > 1000 and all(r["computed"] for r in first.values())
-    again = LocalExecutor(isolate=False).run([job for job, _ in pipeline._analysis_jobs(checkpoints, data)])
+    again = LocalExecutor(isolate=False).run([job for job, _ in analysis_jobs()])
     assert not any(r["computed"] for r in again.values())
     assert [r["tables"] for r in again.values()] == [r["tables"] for r in first.values()]
 
@@ -74,5 +81,6 @@ def test_without_held_out_pairs_token_logps_makes_no_job(tmp_path):
     hh = Path(__file__).resolve().parents[1] / "tasks/data/hh_rlhf/helpful-base-test.jsonl.gz"
     cfg = load_config(_config(tmp_path, "[token_logps]"),
                       ["data.synthetic=null", f"data.preference_extra=[{{loader: hh_rlhf, path: {hh}, limit: 8}}]"])
-    jobs = Pipeline(cfg)._analysis_jobs({"base": ("k", "unused", ())}, prepare_data(cfg))
-    assert jobs == []
+    planner = Planner(cfg, Pipeline(cfg).env(), prepare_data(cfg))
+    planner.analyses({"base": Checkpoint("base", "base", 0, Upstream("k", "unused", job=False))})
+    assert planner.plan.analyses == []

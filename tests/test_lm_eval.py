@@ -43,6 +43,7 @@ def _fake_run(root: Path, checkpoints: dict[str, str], methods=("sft",), cache: 
     (run / "manifest.json").write_text(json.dumps({
         "run_name": "tiny", "config": {"seed": 3, "model": {"dtype": "auto"}, "methods": list(methods),
                                        "cache_dir": str(cache or root / "cache")},
+        "seeds": {"run": 3, "training": [3]},
         "stage_keys": {}, "checkpoints": checkpoints}))
     return run
 

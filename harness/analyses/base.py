@@ -18,12 +18,14 @@ class CheckpointAnalysis(Analysis):
 
     @abstractmethod
     def inputs(self, cfg, data) -> dict[str, Any] | None:
-        """What the result depends on besides the checkpoint (goes into the stage key; JSON-able);
-        None when the run has nothing to analyse (no job is made)."""
+        """Everything `run` needs besides the checkpoint, taken from the run's config and data at
+        planning time (JSON-able; it is the job's key); None when the run has nothing to analyse
+        (no job is made)."""
 
     @abstractmethod
-    def run(self, cfg, model_dir: str, data) -> dict[str, list[dict]]:
-        """{table: rows} for the checkpoint in `model_dir`."""
+    def run(self, inputs: dict[str, Any], model_dir: str) -> dict[str, list[dict]]:
+        """{table: rows} for the checkpoint in `model_dir`, from `inputs` alone (the job never
+        sees the run's config)."""
 
 
 class ProbeCallback(Protocol):

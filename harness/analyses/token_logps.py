@@ -15,19 +15,18 @@ class TokenLogps(CheckpointAnalysis):
         kinds = pair_kinds(data.test_pairs)
         if not kinds:
             return None
-        return {"pairs": data.test_pairs_hash(), "kinds": kinds, "dtype": cfg.model.dtype,
+        return {"pairs": data.test_pairs, "kinds": kinds, "dtype": cfg.model.dtype,
                 "max_length": cfg.train.max_length}
 
-    def run(self, cfg, model_dir: str, data) -> dict[str, list[dict]]:
-        from harness.data.prepare import pair_kinds
+    def run(self, inputs: dict, model_dir: str) -> dict[str, list[dict]]:
         from harness.models.load import load_model, load_tokenizer
         from harness.train.logps import logp_after_first_diff, mean_logp_after_first_diff, pair_logps
         tok = load_tokenizer(model_dir)
-        model = load_model(model_dir, cfg.model.dtype)
+        model = load_model(model_dir, inputs["dtype"])
         means, per_pair = [], []
-        for kind in pair_kinds(data.test_pairs):
-            scored = pair_logps(model, tok, [r for r in data.test_pairs if r["kind"] == kind],
-                                max_length=cfg.train.max_length)
+        for kind in inputs["kinds"]:
+            scored = pair_logps(model, tok, [r for r in inputs["pairs"] if r["kind"] == kind],
+                                max_length=inputs["max_length"])
             if not scored:
                 continue
             means.append({"kind": kind, "n": len(scored),

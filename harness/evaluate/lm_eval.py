@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.evaluate.checkpoints import checkpoint_identity, find_checkpoints, read_manifest, run_cache_dir
+from harness.evaluate.checkpoints import checkpoint_identity, find_checkpoints
+from harness.manifest import read_manifest
 from harness.evaluate.lm_eval_rows import CORPUS_ID, rows_from_results
 from harness.scoring import SCORE_COLUMNS
 from harness.store import (Stage, atomic_write_json, atomic_write_text, digest_path, read_json, relative_path,
@@ -59,10 +60,9 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
         raise HarnessError("no lm-eval tasks given (--tasks a,b)")
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
-    config = manifest.get("config") or {}
-    seed = int(config.get("seed", 0) or 0)
-    dtype = str((config.get("model") or {}).get("dtype") or "auto")
-    cache = run_cache_dir(manifest, cache_dir)
+    seed = manifest.seeds.run
+    dtype = str(manifest.model.get("dtype") or "auto")
+    cache = manifest.cache_dir(cache_dir)
     checkpoints = find_checkpoints(run_dir, cache_dir)
     identity = checkpoint_identity(manifest)
     if models:
@@ -141,7 +141,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
     summary.update(scores_csv=str(csv_path), rows=len(all_rows))
     if (run_dir / "scores.csv").is_file():  # merge into the run's leaderboard
         from harness.report.tables import write_reports
-        summary["leaderboard"] = str(write_reports([run_dir], run_dir, baseline=config.get("baseline"))["md"])
+        summary["leaderboard"] = str(write_reports([run_dir], run_dir, baseline=manifest.config.get("baseline"))["md"])
     return summary
 
 

@@ -44,7 +44,7 @@ class LocalExecutor:
                         results[job.key] = _in_child(job)
                     else:
                         ctx.advance = lambda n, job=job: bars.advance(job, n)
-                        results[job.key] = job.fn(ctx, *job.args)
+                        results[job.key] = job.run(ctx)
                     self.wall_s[job.key] = round(time.time() - t0, 2)
                     bars.finish(job)
         finally:
@@ -58,12 +58,12 @@ class LocalExecutor:
 def _in_child(job: Job) -> Any:
     """The job in a fresh spawned process (no CUDA state inherited), which exits when it is done."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_run_isolated, job.fn, job.args).result()
+        return pool.submit(_run_isolated, job).result()
 
 
-def _run_isolated(fn, args: tuple) -> Any:
+def _run_isolated(job: Job) -> Any:
     ctx = JobContext()
     try:
-        return fn(ctx, *args)
+        return job.run(ctx)
     finally:
         ctx.close()

@@ -72,7 +72,7 @@ class RayExecutor:
                        "retry_exceptions": False, "name": job.name}
             if r.memory_gib:
                 options["memory"] = int(r.memory_gib * 2**30)
-            ref = task.options(**options).remote(job.fn, job.args, os.getcwd(), log, *[refs[k] for k in job.after])
+            ref = task.options(**options).remote(job, os.getcwd(), log, *[refs[k] for k in job.after])
             refs[job.key], pending[ref] = ref, job
         results: dict[str, Any] = {}
         with job_bars(ordered) as bars:
@@ -100,7 +100,7 @@ class RayExecutor:
             self._started = False
 
 
-def _run_job(fn, args: tuple, cwd: str, log: str, *_upstream: Any) -> tuple[Any, float]:
+def _run_job(job: Job, cwd: str, log: str, *_upstream: Any) -> tuple[Any, float]:
     """A job on a Ray worker: in the driver's working directory (configs name relative paths), its
     output appended to the run's jobs.log, generation engines closed when it ends. Returns the
     job's result and its wall time on the worker."""
@@ -110,6 +110,6 @@ def _run_job(fn, args: tuple, cwd: str, log: str, *_upstream: Any) -> tuple[Any,
     t0 = time.time()
     with all_output_to(Path(log)):
         try:
-            return fn(ctx, *args), round(time.time() - t0, 2)
+            return job.run(ctx), round(time.time() - t0, 2)
         finally:
             ctx.close()

@@ -6,13 +6,14 @@ to checkpoint with its `switch` (a fresh in-process engine for vLLM, see generat
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable
 
 from harness.generate.base import Generator, answer_samples, make_generator
 from harness.store import JsonlAppender, read_jsonl
-from harness.types import Sample, Task
+from harness.types import GenerateParams, Sample, Task
 
 
 class GeneratorPool:
@@ -40,10 +41,18 @@ class GeneratorPool:
             self.gen = None
 
 
-def generate_task_answers(pool: GeneratorPool, model_dir: str, task: Task, samples: list[Sample],
-                          out_path: Path, chunk: int = 64,
-                          advance: Callable[[int], None] | None = None) -> list[dict]:
-    """Answer every sample not yet in `out_path`; return all records in sample order."""
+def prompt_rows(task: Task, samples: list[Sample]) -> list[dict]:
+    """What generation reads of a task's samples, as rows (an answers job's `samples`): the turns,
+    the fixed history and the generation parameters of each."""
+    return [{"id": s.id, "turns": list(s.turns), "history": list(s.history),
+             "params": dataclasses.asdict(task.params_for(s))} for s in samples]
+
+
+def generate_answers(pool: GeneratorPool, model_dir: str, rows: list[dict], out_path: Path, chunk: int = 64,
+                     advance: Callable[[int], None] | None = None) -> list[dict]:
+    """Answer every prompt row (`prompt_rows`) not yet in `out_path`; return all records in row order."""
+    samples = [Sample(id=r["id"], turns=r["turns"], history=r["history"]) for r in rows]
+    params = {r["id"]: GenerateParams(**{**r["params"], "stop": tuple(r["params"]["stop"])}) for r in rows}
     done = {r["id"]: r for r in read_jsonl(out_path)}
     todo = [s for s in samples if s.id not in done]
     if advance and len(done):
@@ -54,7 +63,7 @@ def generate_task_answers(pool: GeneratorPool, model_dir: str, task: Task, sampl
             for start in range(0, len(todo), chunk):
                 part = todo[start:start + chunk]
                 t0 = time.time()
-                answers = answer_samples(gen, part, task.params_for)
+                answers = answer_samples(gen, part, lambda s: params[s.id])
                 latency = (time.time() - t0) / len(part)
                 for s, turns in zip(part, answers):
                     rec = {"id": s.id, "turns": turns, "backend": gen.name, "latency_s": round(latency, 4)}

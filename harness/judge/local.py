@@ -13,17 +13,21 @@ from harness.judge.config import JudgeConfig
 
 
 def served_model_dir(jcfg: JudgeConfig, cache_dir: Path) -> Path:
-    from harness.models.source import check_source, is_gguf, prepare_source, source_payload
-    from harness.store import Stage
+    from harness.job_inputs import SourceInputs, library_versions
+    from harness.jobs import Job, JobContext
+    from harness.models.source import check_source, is_gguf, source_digest
+    from harness.stage_jobs import source_job
 
     assert jcfg.serve is not None
     path = check_source(jcfg.serve.model, field="judge.serve.model")
     if not is_gguf(path):
         return path
-    stage = Stage(cache_dir, "source", source_payload(path, None))
-    if not stage.done:
-        stage.mark_done(prepare_source(path, stage.dir / "model", None))
-    return stage.dir / "model"
+    # the job a run plans for the same model.path (harness.plan), so the two share one conversion
+    job = Job("source", "source", source_job, SourceInputs(path=str(path), digest=source_digest(path),
+                                                           chat_template=None),
+              {}, library_versions()["source"], cache_dir)
+    job.run(JobContext())
+    return job.stage.dir / "model"
 
 
 @contextmanager

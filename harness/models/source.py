@@ -79,12 +79,6 @@ def source_digest(path: Path) -> str:
     return digest_path(path, content=False, length=16)
 
 
-def source_payload(path: Path, chat_template: str | None) -> dict:
-    """The key inputs of the cached `source` stage. One definition for every user of the stage, so
-    a run and a local judge that serve the same GGUF file share one conversion."""
-    return {"digest": source_digest(path), "name": path.name, "chat_template": chat_template, "label": "source"}
-
-
 def read_chat_template(value: str | None, config_file: str | os.PathLike | None = None) -> str | None:
     """A chat-template override: inline Jinja, or the path of a .jinja file."""
     if value is None or "{" in value:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.manifest import RunManifest
 from harness.report.bootstrap import (DEFAULT_RESAMPLES, crossed_bootstrap_means, paired_differences,
                                       percentile_interval)
 
@@ -47,10 +48,10 @@ def verdict(lo: float, hi: float, direction: int) -> str:
     return "not supported"
 
 
-def method_rows(manifest: dict) -> dict[str, list[str]]:
+def method_rows(manifest: RunManifest) -> dict[str, list[str]]:
     """Method name -> its leaderboard rows (a method may be listed twice with other settings)."""
     out: dict[str, list[str]] = {}
-    for m in manifest.get("config", {}).get("methods", []):
+    for m in manifest.config.get("methods", []):
         out.setdefault(m["name"], []).append(m.get("label") or m["name"])
     return out
 
@@ -136,7 +137,7 @@ def read_pairs(run_dirs: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def findings(manifest: dict, pairs: pd.DataFrame, comparisons: pd.DataFrame,
+def findings(manifest: RunManifest, pairs: pd.DataFrame, comparisons: pd.DataFrame,
              n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> list[Finding]:
     out = _likelihood_findings(pairs, method_rows(manifest), n_resamples, seed) if not pairs.empty else []
     return out + _metric_findings(comparisons)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError, redact
-from harness.store import read_json
+from harness.manifest import read_manifest
 
 SCORE_REQUIRED = ("model", "seed", "task", "metric", "sample_id", "score", "status")
 SCORE_OPTIONAL = ("reason", "category")
@@ -156,12 +156,11 @@ def load_run(run_dir: Path) -> RunData:
     extra = run_dir / "lm_eval_scores.csv"  # written by `harness lm-eval RUN`: same columns
     if extra.is_file():
         run.scores = pd.concat([run.scores, read_scores(extra)], ignore_index=True)
-    manifest = run_dir / "manifest.json"
-    if manifest.is_file():
+    if (run_dir / "manifest.json").is_file():
         try:
-            data = read_json(manifest)
-            if isinstance(data, dict) and str(data.get("run_name") or "").strip():
-                run.name = str(data["run_name"]).strip()
+            name = read_manifest(run_dir).run_name.strip()
+            if name:
+                run.name = name
         except HarnessError as exc:
             run.notes.append(f"{exc.one_line()} (run named after its directory instead)")
     for attr, fname, reader in (("costs", "train_costs.csv", read_costs),
@@ -181,8 +180,8 @@ SEED_ONLY_FIELDS = ("run_name", "seed", "seeds", "results_dir", "cache_dir")
 
 def _config_sans_seed(run: RunData) -> str | None:
     try:
-        config = json.loads((run.path / "manifest.json").read_text())["config"]
-    except (OSError, ValueError, KeyError, TypeError):
+        config = read_manifest(run.path).config
+    except HarnessError:
         return None
     return json.dumps({k: v for k, v in config.items() if k not in SEED_ONLY_FIELDS}, sort_keys=True)
 

@@ -20,10 +20,11 @@ import pandas as pd
 import yaml
 
 from harness.errors import HarnessError
+from harness.manifest import RunManifest, read_manifest
 from harness.report import render
 from harness.report.load import load_run
 from harness.report.tables import Leaderboard, leaderboard_from_runs
-from harness.store import atomic_write_text, read_json
+from harness.store import atomic_write_text
 
 PUBLISHED_DIR = Path(__file__).resolve().parent / "published"
 NOT_AVAILABLE = "published: not available"
@@ -64,14 +65,14 @@ class RunView:
 
     path: Path
     name: str
-    manifest: dict
+    manifest: RunManifest | None
     lb: Leaderboard
     token_logps: pd.DataFrame | None
     notes: list[str]
 
     @property
     def config(self) -> dict:
-        return self.manifest.get("config") or {}
+        return self.manifest.config if self.manifest else {}
 
     @property
     def kinds(self) -> tuple[str, ...] | None:
@@ -112,7 +113,7 @@ class RunView:
             self.kinds, f"synthetic {'+'.join(self.kinds or ())} pairs")
         data = ", ".join([kinds] + pref)
         where = _short(self.path)
-        cfg = self.manifest.get("config_file")
+        cfg = self.manifest.config_file if self.manifest else None
         return f"{self.name} ({where}{'; config ' + cfg if cfg else ''}; preference data: {data})"
 
 
@@ -131,10 +132,9 @@ def read_token_logps(path: Path) -> pd.DataFrame:
 
 def load_view(run_dir: str | Path) -> RunView:
     run = load_run(Path(run_dir))
-    manifest, notes = {}, list(run.notes)
+    manifest, notes = None, list(run.notes)
     if (Path(run_dir) / "manifest.json").is_file():
-        data = read_json(Path(run_dir) / "manifest.json")
-        manifest = data if isinstance(data, dict) else {}
+        manifest = read_manifest(Path(run_dir))
     tok = None
     if (Path(run_dir) / "token_logps.csv").is_file():
         try:
@@ -334,7 +334,7 @@ def header_lines(views: list[RunView]) -> list[str]:
                      "8B, Mistral-7B, 72B models): compare directions, not values.")
     else:
         lines.append(f"Model: {model.get('path') or 'unknown (no config in manifest.json)'}.")
-    hw, pk = main.manifest.get("hardware") or {}, main.manifest.get("packages") or {}
+    hw, pk = (main.manifest.hardware, main.manifest.packages) if main.manifest else ({}, {})
     gpu = f"{hw.get('gpu_count', 1)} x {hw['gpu']}" if hw.get("gpu") else "no GPU"
     lines.append(f"Machine: {hw.get('platform', 'unknown')}, {hw.get('cpu_count', '?')} CPUs, "
                  f"{hw.get('mem_gib', '?')} GiB RAM, {gpu}; python {hw.get('python', '?')}, "

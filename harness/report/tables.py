@@ -18,12 +18,13 @@ Design choices, and why:
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from harness.errors import HarnessError
+from harness.manifest import read_manifest
 from harness.report import render
 from harness.report.bootstrap import DEFAULT_RESAMPLES, crossed_ci, paired_differences
 from harness.report.cells import Column, RowKey, cell_for, columns_of, combine_seeds, rows_of
@@ -222,14 +223,14 @@ def build_leaderboard(run_dirs: list[Path], baseline: str | None = None,
 def run_summary(run_dir: Path) -> str:
     """One line saying what a run ran on, from its manifest (config, machine, versions, time)."""
     try:
-        m = json.loads((run_dir / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return f"run {run_dir.name}: manifest.json unreadable"
-    hw, pk = m.get("hardware", {}), m.get("packages", {})
+        m = read_manifest(run_dir)
+    except HarnessError as exc:
+        return f"run {run_dir.name}: {exc.one_line()}"
+    hw, pk = m.hardware, m.packages
     device = hw.get("gpu") or f"{hw.get('cpu_count', '?')} CPU cores, no GPU"
     versions = ", ".join(f"{k} {pk[k]}" for k in ("torch", "trl", "vllm") if k in pk)
-    return (f"run {m.get('run_name', run_dir.name)}: config {m.get('config_file') or '-'}; {device}, "
-            f"{hw.get('mem_gib', '?')} GiB RAM; {versions}; wall {m.get('total_wall_s', '?')} s")
+    return (f"run {m.run_name}: config {m.config_file or '-'}; {device}, "
+            f"{hw.get('mem_gib', '?')} GiB RAM; {versions}; wall {m.total_wall_s} s")
 
 
 def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = None, *,
@@ -262,8 +263,7 @@ def write_reports(run_dirs: list[Path], out_dir: Path, baseline: str | None = No
     atomic_write_text(files["html"], render.to_html(lb, notes, title, images))
     if len(runs) == 1 and (runs[0].path / "manifest.json").exists():  # runs differing only in seed: one
         from harness.report.findings import findings, read_pairs, to_markdown as findings_markdown
-        manifest = json.loads((runs[0].path / "manifest.json").read_text())
-        items = findings(manifest, read_pairs(run_dirs), lb.comparisons, seed=seed)
+        items = findings(read_manifest(runs[0].path), read_pairs(run_dirs), lb.comparisons, seed=seed)
         files["findings"] = out_dir / "findings.md"
         atomic_write_text(files["findings"], findings_markdown(items, runs[0].name))
     if not lb.comparisons.empty:
