@@ -103,8 +103,9 @@ class JobContext:
 
 
 def in_order(jobs: list[Job]) -> list[Job]:
-    """The jobs in an order where each comes after what it reads (stable otherwise); a job
-    that reads an unknown key or a cycle is a bug in the DAG, said before anything runs."""
+    """The jobs in an order where each comes after what it reads (stable otherwise), each key once;
+    a job that reads a key no job of the run writes is a bug of the plan, said before anything runs.
+    (Jobs cannot form a cycle: a job's key is a digest of the keys it reads.)"""
     by_key: dict[str, Job] = {}
     for job in jobs:
         by_key.setdefault(job.key, job)
@@ -112,18 +113,17 @@ def in_order(jobs: list[Job]) -> list[Job]:
         missing = [k for k in job.after if k not in by_key]
         if missing:
             raise HarnessError(f"job {job.name} reads {missing[0]}, which no job of this run writes")
-    out, state = [], {}
+    out: list[Job] = []
+    done: set[str] = set()
 
-    def visit(job: Job, path: tuple[str, ...]) -> None:
-        if state.get(job.key) == "done":
+    def visit(job: Job) -> None:
+        if job.key in done:
             return
-        if job.key in path:
-            raise HarnessError(f"jobs form a cycle: {' -> '.join(path + (job.key,))}")
         for dep in job.after:
-            visit(by_key[dep], path + (job.key,))
-        state[job.key] = "done"
+            visit(by_key[dep])
+        done.add(job.key)
         out.append(job)
 
     for job in by_key.values():
-        visit(job, ())
+        visit(job)
     return out

@@ -73,7 +73,7 @@ class RunManifest(_Record):
 
     @property
     def method_rows(self) -> list[str]:
-        return [m.get("label") or m["name"] for m in self.config.get("methods") or []]
+        return [m if isinstance(m, str) else m.get("label") or m["name"] for m in self.config.get("methods") or []]
 
     @property
     def include_base(self) -> bool:

@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from harness.analyses import ANALYSES, analysis
+from harness.analyses import analysis
 from harness.config import RunConfig
 from harness.console import console
 from harness.data.prepare import PreparedData, prepare_data
@@ -28,7 +28,8 @@ from harness.manifest import (CheckpointRow, Invocation, RunManifest, Seeds, har
                               write_manifest)
 from harness.metrics import is_judged, judge_groups
 from harness.plan import Checkpoint, ModelSource, Plan, PlanEnv, plan_run, plan_tuning, tuning_runs
-from harness.scoring import SCORE_COLUMNS, score_answers
+from harness.run_tables import analysis_tables, table
+from harness.scoring import score_answers
 from harness.store import CODE_VERSION, default_cache_dir, relative_path, write_csv, write_rows
 from harness.tasks import build_task
 from harness.tuning import choose, points_tried
@@ -105,8 +106,8 @@ class Pipeline:
         # the probes' tables of each training, then each checkpoint analysis's
         for job, name in [(job, name) for name, job in plan.trainings.items()] + plan.analyses:
             ckpt = plan.checkpoints[name]
-            for table, rows in results[job.key]["tables"].items():
-                tables[table] += [{"model": ckpt.row, "seed": ckpt.seed, **r} for r in rows]
+            for produced, rows in results[job.key]["tables"].items():
+                tables[produced] += [{"model": ckpt.row, "seed": ckpt.seed, **r} for r in rows]
         answers = {key: results[job.key]["records"] for key, job in plan.answers.items()}
         with self._timed("score"):
             scores = self._score(plan.checkpoints, answers, tasks)
@@ -208,19 +209,15 @@ class Pipeline:
         for (name, task_name), records in answers.items():
             write_model_answers(self.out / "answers" / task_name / f"{name}.jsonl", name,
                                 {r["id"]: r["turns"] for r in records})
-        write_csv(self.out / "scores.csv", SCORE_COLUMNS, scores)
-        write_csv(self.out / "train_costs.csv", ["model", "seed", "wall_s", "tokens", "steps", "global_batch",
-                                                  "learning_rate", "peft", "budget", "chosen"], costs)
-        if tuning_rows:
-            write_csv(self.out / "tuning.csv", ["model", "point", "seed", "task", "metric", "dev_mean", "n", "chosen"],
-                      tuning_rows)
-        columns = {t: c for a in self.cfg.analyses for t, c in analysis(a).tables.items()}
-        for table, rows in tables.items():
-            write_csv(self.out / f"{table}.csv", ["model", "seed", *columns[table]], rows)
-        for name in ANALYSES:  # an analysis left out of this run leaves no table of an earlier one
-            for table in analysis(name).tables:
-                if table not in tables:
-                    (self.out / f"{table}.csv").unlink(missing_ok=True)
+        for name, rows in (("scores", scores), ("train_costs", costs), ("tuning", tuning_rows)):
+            if rows or name != "tuning":
+                out = table(name)
+                write_csv(out.path(self.out), list(out.columns), rows)
+        for name, (_, out) in analysis_tables().items():
+            if name in tables:
+                write_csv(out.path(self.out), list(out.columns), tables[name])
+            else:  # an analysis left out of this run leaves no table of an earlier one
+                out.path(self.out).unlink(missing_ok=True)
 
     def _write_manifest(self, data: PreparedData, t0: float, plan: Plan, costs: list[dict], final: bool = False) -> None:
         """The run's manifest. `history` keeps every invocation's wall times, so a warm rerun does

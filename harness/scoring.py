@@ -7,7 +7,6 @@ from harness.errors import HarnessError
 from harness.metrics import METRICS, is_judged
 from harness.types import Sample, Task
 
-SCORE_COLUMNS = ["model", "seed", "task", "metric", "sample_id", "category", "score", "status", "reason"]
 
 
 def score_answers(task: Task, samples: list[Sample], answers: list[list[str]], model: str,

@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.evaluate.checkpoints import find_checkpoints
 from harness.evaluate.lm_eval import DEFAULT_INCLUDE_PATH, run_lm_eval
 from harness.evaluate.lm_eval_rows import CORPUS_ID, rows_from_results
-from harness.scoring import SCORE_COLUMNS
+from harness.run_tables import SCORE_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
 LM_EVAL_DIR = REPO / "tasks" / "lm_eval"

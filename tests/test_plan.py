@@ -6,7 +6,6 @@ import copy
 import time
 from pathlib import Path
 
-import pytest
 from pydantic import ValidationError
 
 from harness.config import RunConfig

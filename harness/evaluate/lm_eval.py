@@ -27,7 +27,7 @@ from harness.errors import HarnessError
 from harness.evaluate.checkpoints import checkpoint_identity, find_checkpoints
 from harness.manifest import read_manifest
 from harness.evaluate.lm_eval_rows import CORPUS_ID, rows_from_results
-from harness.scoring import SCORE_COLUMNS
+from harness.run_tables import SCORE_COLUMNS
 from harness.store import (Stage, atomic_write_json, atomic_write_text, digest_path, read_json, relative_path,
                            safe_filename, write_csv)
 from harness.tasks import builtin_tasks_dir

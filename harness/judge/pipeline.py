@@ -2,7 +2,7 @@
 
 `judge_task` is the `judge` of the metrics registered in harness/metrics/mt_bench.py; the
 pipeline calls it through that seam for tasks whose metrics include them. It returns rows in
-scoring's SCORE_COLUMNS layout (model, seed, task, metric, sample_id, category, score, status,
+harness.run_tables.SCORE_COLUMNS layout (model, seed, task, metric, sample_id, category, score, status,
 reason).
 
 * No ``judge:`` section in the run config, or its key variable unset: every sample gets status

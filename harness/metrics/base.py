@@ -18,7 +18,7 @@ from harness.registry import Registry
 from harness.types import Sample, SampleScore, Task
 
 #: judge(run config, task, samples, {(model row, task name): answer records}, metric names,
-#:       results dir, cache dir) -> score rows in harness.scoring.SCORE_COLUMNS layout
+#:       results dir, cache dir) -> score rows in harness.run_tables.SCORE_COLUMNS layout
 JudgeFn = Callable[[Any, Task, list[Sample], Mapping[tuple[str, str], list[dict]], list[str], Path, Path],
                    list[dict]]
 

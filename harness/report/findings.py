@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from harness.manifest import RunManifest
+from harness.run_tables import table
 from harness.report.bootstrap import (DEFAULT_RESAMPLES, crossed_bootstrap_means, paired_differences,
                                       percentile_interval)
 
@@ -133,7 +134,7 @@ def _metric_findings(comparisons: pd.DataFrame) -> list[Finding]:
 
 def read_pairs(run_dirs: list[Path]) -> pd.DataFrame:
     """pair_logps.csv of the given runs (runs merged because they differ only in seed)."""
-    frames = [pd.read_csv(p) for d in run_dirs if (p := Path(d) / "pair_logps.csv").exists() and p.stat().st_size]
+    frames = [pd.read_csv(p) for d in run_dirs if (p := table("pair_logps").path(d)).exists() and p.stat().st_size]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

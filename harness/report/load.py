@@ -18,6 +18,7 @@ import pandas as pd
 
 from harness.errors import HarnessError, redact
 from harness.manifest import read_manifest
+from harness.run_tables import table
 
 SCORE_REQUIRED = ("model", "seed", "task", "metric", "sample_id", "score", "status")
 SCORE_OPTIONAL = ("reason", "category")
@@ -152,8 +153,8 @@ def load_run(run_dir: Path) -> RunData:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HarnessError("run directory not found", file=run_dir)
-    run = RunData(name=run_dir.name, path=run_dir, scores=read_scores(run_dir / "scores.csv"))
-    extra = run_dir / "lm_eval_scores.csv"  # written by `harness lm-eval RUN`: same columns
+    run = RunData(name=run_dir.name, path=run_dir, scores=read_scores(table("scores").path(run_dir)))
+    extra = table("lm_eval_scores").path(run_dir)
     if extra.is_file():
         run.scores = pd.concat([run.scores, read_scores(extra)], ignore_index=True)
     if (run_dir / "manifest.json").is_file():
@@ -163,9 +164,9 @@ def load_run(run_dir: Path) -> RunData:
                 run.name = name
         except HarnessError as exc:
             run.notes.append(f"{exc.one_line()} (run named after its directory instead)")
-    for attr, fname, reader in (("costs", "train_costs.csv", read_costs),
-                                ("dynamics", "dynamics.csv", read_dynamics)):
-        fpath = run_dir / fname
+    for attr, name, reader in (("costs", "train_costs", read_costs), ("dynamics", "dynamics", read_dynamics)):
+        fpath = table(name).path(run_dir)
+        fname = fpath.name
         if fpath.is_file():
             try:
                 setattr(run, attr, reader(fpath))
@@ -182,6 +183,8 @@ def _config_sans_seed(run: RunData) -> str | None:
     try:
         config = read_manifest(run.path).config
     except HarnessError:
+        return None
+    if not config:  # a run of unknown config is merged with none
         return None
     return json.dumps({k: v for k, v in config.items() if k not in SEED_ONLY_FIELDS}, sort_keys=True)
 

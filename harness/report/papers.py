@@ -21,6 +21,7 @@ import yaml
 
 from harness.errors import HarnessError
 from harness.manifest import RunManifest, read_manifest
+from harness.run_tables import table
 from harness.report import render
 from harness.report.load import load_run
 from harness.report.tables import Leaderboard, leaderboard_from_runs
@@ -136,9 +137,9 @@ def load_view(run_dir: str | Path) -> RunView:
     if (Path(run_dir) / "manifest.json").is_file():
         manifest = read_manifest(Path(run_dir))
     tok = None
-    if (Path(run_dir) / "token_logps.csv").is_file():
+    if (path := table("token_logps").path(run_dir)).is_file():
         try:
-            tok = read_token_logps(Path(run_dir) / "token_logps.csv")
+            tok = read_token_logps(path)
         except (HarnessError, ValueError, pd.errors.ParserError) as exc:
             notes.append(f"{run.name}: token_logps.csv ignored ({exc})")
     return RunView(Path(run_dir), run.name, manifest, leaderboard_from_runs([run]), tok, notes)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from harness.manifest import RunManifest
 import pytest
 
 from harness.report.findings import findings, to_markdown, verdict
@@ -37,7 +39,7 @@ def _by_claim(items):
 def test_planted_effects_give_their_verdicts():
     pairs = _pairs({"dpo": {"near_miss": -2.0, "after_near": -0.5, "after_far": -0.1},
                     "dpop_l50": {"near_miss": +1.0}, "asft": {"near_miss": 0.0}})
-    got = _by_claim(findings(MANIFEST, pairs, pd.DataFrame()))
+    got = _by_claim(findings(RunManifest.model_validate(MANIFEST), pairs, pd.DataFrame()))
     assert got["DPO lowers log pi(chosen) on near-miss pairs"].verdict == "supported"
     assert got["DPO lowers log pi(chosen) on near-miss pairs"].estimate == pytest.approx(-2.0, abs=0.1)
     assert got["DPO lowers log pi(chosen) on near-miss pairs"].n == "3 seeds x 40 pairs"
@@ -51,7 +53,7 @@ def test_planted_effects_give_their_verdicts():
 def test_reversed_effects_contradict():
     pairs = _pairs({"dpo": {"near_miss": +1.5, "after_near": +0.2, "after_far": -0.2},
                     "dpop_l50": {"near_miss": -3.0}})
-    got = _by_claim(findings(MANIFEST, pairs, pd.DataFrame()))
+    got = _by_claim(findings(RunManifest.model_validate(MANIFEST), pairs, pd.DataFrame()))
     assert got["DPO lowers log pi(chosen) on near-miss pairs"].verdict == "contradicted"
     assert got["DPOP (dpop_l50) does not lower log pi(chosen) on near-miss pairs"].verdict == "contradicted"
     assert got["DPOP (dpop_l50) keeps log pi(chosen) on near-miss pairs higher than DPO"].verdict == "contradicted"
@@ -65,7 +67,7 @@ def test_metric_claims_from_comparisons_and_markdown():
                          "diff": 5.0, "lo": 1.0, "hi": 9.0, "p_value": 0.01, "verdict": "supported"},
                         {"metric": "t/em", "model": "orpo", "baseline": "dpo", "seeds": 3, "n": 60,
                          "diff": -1.0, "lo": -4.0, "hi": 2.0, "p_value": 0.5, "verdict": "not supported"}])
-    items = findings({}, pd.DataFrame(), cmp)
+    items = findings(RunManifest(), pd.DataFrame(), cmp)
     assert [(f.claim, f.verdict) for f in items] == [("asft beats dpo on t/em", "supported"),
                                                       ("orpo beats dpo on t/em", "not supported")]
     md = to_markdown(items, "run")
