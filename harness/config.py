@@ -294,6 +294,15 @@ class RunConfig(Strict):
         return [{"name": t} if isinstance(t, str) else t for t in v] if isinstance(v, list) else v
 
 
+def _message(err: dict) -> str:
+    """pydantic's message without its "Value error, " prefix; only the first letter lowered (the
+    values it quotes, a URL or a name, keep their case)."""
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return msg[:1].lower() + msg[1:]
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -327,8 +336,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     path = Path(path)
     if not path.exists():
         raise HarnessError("config file not found", file=path)
+    if not path.is_file():
+        raise HarnessError("is a folder, not a run config file (e.g. tasks/runs/quickstart.yaml)", file=path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"not UTF-8 text (byte {exc.start}): not a YAML run config", file=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise HarnessError(f"invalid YAML ({getattr(exc, 'problem', exc)})", file=path,
@@ -341,7 +354,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     except ValidationError as exc:
         err = exc.errors()[0]
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        msg = err["msg"].lower() if err["type"] != "extra_forbidden" else "unknown field"
+        msg = _message(err)
         raise HarnessError(msg + more, file=path, field=_loc(err["loc"])) from None
     if (cfg.model.embedded is None) == (cfg.model.path is None):
         raise HarnessError("set either model.embedded or model.path (one of them)", file=path, field="model")
@@ -363,7 +376,7 @@ def skip_bad_rows_everywhere(cfg: RunConfig) -> RunConfig:
 
 def _validation_error(exc: ValidationError, path: Path, prefix: str) -> HarnessError:
     err = exc.errors()[0]
-    msg = err["msg"].lower() if err["type"] != "extra_forbidden" else "unknown field"
+    msg = _message(err)
     field = prefix + ("." + _loc(err["loc"]) if err["loc"] else "")
     return HarnessError(msg, file=path, field=field)
 
@@ -406,13 +419,13 @@ def _check_methods(cfg: RunConfig, path: Path) -> None:
                 train = cfg.train_for(point)
             except ValidationError as exc:
                 raise _validation_error(exc, path, f"methods[{i}] ({m.row}).train") from None
-            if train.launcher == "accelerate":
-                from harness.train.launch import accelerate_config_path
-                try:
-                    accelerate_config_path(train.accelerate_config)
-                except HarnessError as exc:
-                    raise HarnessError(exc.message, file=path,
-                                       field=f"methods[{i}] ({m.row}).train.accelerate_config") from None
+            # checked whatever the launcher: a typo is an error now, not when the launcher changes
+            from harness.train.launch import accelerate_config_path
+            try:
+                accelerate_config_path(train.accelerate_config)
+            except HarnessError as exc:
+                where = f"methods[{i}] ({m.row}).train" if "accelerate_config" in point.train else "train"
+                raise HarnessError(exc.message, file=path, field=f"{where}.accelerate_config") from None
     try:
         check_grids(cfg)
     except HarnessError as exc:
