@@ -387,6 +387,8 @@ def _check_model(cfg: RunConfig, path: Path) -> None:
     read_chat_template(cfg.model.chat_template, path)
     if cfg.model.path is not None:
         src = check_source(cfg.model.path, path)
+    if cfg.judge is not None and cfg.judge.serve is not None:  # checked even when no task is judged
+        check_source(cfg.judge.serve.model, path, field="judge.serve.model")
     if cfg.peft is None:
         return
     from harness.train.peft import check_peft

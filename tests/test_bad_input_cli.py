@@ -67,3 +67,15 @@ def test_skip_bad_rows_with_the_wrong_loader_says_every_row_is_malformed(tmp_pat
     assert line.startswith(f"error: {hh}: every one of the 20 rows read was dropped (20 missing_field); first: "
                            "line 1: chosen: ")
     assert line.endswith("Is the file in this loader's format (ultrafeedback)?")
+
+
+def test_a_local_judge_model_is_checked_even_when_no_task_is_judged(tmp_path):
+    line = _error_line(_run(tmp_path, BASE + f"judge: {{serve: {{model: '{tmp_path}/nope'}}, model: m}}\n"))
+    assert line == f"error: {tmp_path}/run.yaml: judge.serve.model: {tmp_path}/nope does not exist"
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "2.5"])
+def test_lm_eval_bad_limit(tmp_path, limit):
+    (tmp_path / "manifest.json").write_text('{"config": {}, "checkpoints": {"base": "x"}}')
+    line = _error_line(CliRunner().invoke(app, ["lm-eval", str(tmp_path), "--tasks", "t", "--limit", limit]))
+    assert line.startswith("error: --limit: must be a whole number of documents or a fraction in (0, 1)")
