@@ -98,3 +98,22 @@ def test_measured_now_rows_of_seeds_and_files_without_checkpoints():
     assert note.startswith("lm_eval_scores.csv: 2 rows left out") and "base seed 0 (u), dpo seed 2 (t)" in note
     old_file = frame.drop(columns="checkpoint")  # a file of the old format: its checkpoints are unknown
     assert measured_now(old_file, manifest)[0].empty
+
+
+def test_a_failed_checkpoint_gives_rows_the_report_reads(tmp_path):
+    """A checkpoint lm-eval cannot load is a row per task with status error; those rows had an
+    empty metric, which read_scores refuses, so the run's leaderboard could not be rebuilt."""
+    from harness.evaluate.lm_eval import FAILED_METRIC, run_lm_eval
+    from harness.report.load import read_scores
+    broken = tmp_path / "cache" / "train" / "k" / "model"
+    broken.mkdir(parents=True)
+    (broken / "config.json").write_text("{}")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"config": {"seed": 0, "cache_dir": str(tmp_path / "cache")},
+                                                   "checkpoints": {"dpo": "train/k/model"}}))
+    summary = run_lm_eval(run, ["harness_synthetic_arith"], backend="hf", limit=1)
+    assert list(summary["errors"]) == ["dpo"]
+    scores = read_scores(run / "lm_eval_scores.csv")
+    assert scores[["task", "metric", "status"]].values.tolist() == [["harness_synthetic_arith", FAILED_METRIC,
+                                                                     "error"]]

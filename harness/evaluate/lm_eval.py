@@ -36,6 +36,7 @@ log = logging.getLogger("harness.lm_eval")
 
 DEFAULT_INCLUDE_PATH = builtin_tasks_dir() / "lm_eval"
 BACKENDS = ("auto", "vllm", "hf")
+FAILED_METRIC = "lm_eval_failed"  # the metric of a failed checkpoint's error rows (scores.csv needs one)
 
 
 def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit: int | float | None = None,
@@ -114,7 +115,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
                     reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     log.error("lm-eval failed on %s: %s", row, reason)
                     summary["errors"][row] = reason
-                    all_rows += [{"model": model, "seed": model_seed, "task": t, "metric": "",
+                    all_rows += [{"model": model, "seed": model_seed, "task": t, "metric": FAILED_METRIC,
                                   "sample_id": CORPUS_ID, "category": "", "score": None, "status": "error",
                                   "reason": reason, "checkpoint": checkpoint} for t in tasks]
                     continue
