@@ -59,6 +59,23 @@ class PreferenceSource(Strict):
             raise ValueError(f"unknown data loader {v!r}; valid: {', '.join(LOADERS.names())}")
         return v
 
+    @model_validator(mode="after")
+    def _known_options(self):
+        """Options are the loader's own keyword arguments (they once failed only when data was prepared)."""
+        import inspect
+
+        from harness.data import LOADERS
+        from harness.registry import load_object
+        params = inspect.signature(load_object(LOADERS.get(self.loader))).parameters
+        own = {"path", "skip_bad_rows", "limit", "offset"}  # fields of this section
+        valid = sorted(k for k, p in params.items() if k not in own and p.kind is p.KEYWORD_ONLY)
+        for key in self.options:
+            if key in own:
+                raise ValueError(f"options.{key}: set {key} as a field of this source, not as an option")
+            if key not in valid:
+                raise ValueError(f"options.{key}: unknown option of loader {self.loader!r}; valid: {', '.join(valid)}")
+        return self
+
 
 class DataSpec(Strict):
     synthetic: SyntheticData | None = SyntheticData()
@@ -243,6 +260,14 @@ class RunConfig(Strict):
     resources: ResourcesSpec = ResourcesSpec()
     analyses: list[str] = Field(default_factory=lambda: ["dynamics", "token_logps"],
                                 description="names in harness.analyses.ANALYSES the run computes")
+
+    @field_validator("run_name")
+    @classmethod
+    def _one_folder_name(cls, v: str) -> str:
+        """results/<run_name>/ is one folder: no path separator, not empty, not . or .."""
+        if not v.strip() or "/" in v or "\\" in v or v.strip() in (".", ".."):
+            raise ValueError(f"must be a folder name (no / or \\, not empty, . or ..), got {v!r}")
+        return v
 
     @property
     def training_seeds(self) -> list[int]:

@@ -79,3 +79,15 @@ def test_lm_eval_bad_limit(tmp_path, limit):
     (tmp_path / "manifest.json").write_text('{"config": {}, "checkpoints": {"base": "x"}}')
     line = _error_line(CliRunner().invoke(app, ["lm-eval", str(tmp_path), "--tasks", "t", "--limit", limit]))
     assert line.startswith("error: --limit: must be a whole number of documents or a fraction in (0, 1)")
+
+
+@pytest.mark.parametrize("text, expected", [
+    (BASE + "data: {preference_extra: [{loader: hh_rlhf, path: x.jsonl, options: {drop_ties: true}}]}\n",
+     "data.preference_extra[0]: options.drop_ties: unknown option of loader 'hh_rlhf'; valid: drop_identical, source"),
+    (BASE + "data: {preference_extra: [{loader: generic, path: x.jsonl, options: {limit: 5}}]}\n",
+     "data.preference_extra[0]: options.limit: set limit as a field of this source, not as an option"),
+    (BASE.replace("run_name: t", "run_name: ../elsewhere"), "run_name: must be a folder name"),
+    (BASE.replace("run_name: t", "run_name: ''"), "run_name: must be a folder name"),
+])
+def test_run_bad_sources_and_names(tmp_path, text, expected):
+    assert expected in _error_line(_run(tmp_path, text))
