@@ -156,7 +156,8 @@ def lm_eval(run: Path = typer.Argument(..., help="a finished run directory (resu
             typer.echo(f"{row:12s} {task:28s} {shown}" + ("  (cached)" if info["cached"] else ""))
     for row, reason in summary["errors"].items():
         typer.echo(f"{row:12s} error: {reason}", err=True)
-    typer.echo(f"backend: {summary['backend']}; {summary['rows']} rows: {summary['scores_csv']}")
+    typer.echo(f"backend: {summary['backend']}; {summary['rows']} rows from this call, {summary['rows_in_file']} "
+               f"in all: {summary['scores_csv']}")
     if summary["errors"]:
         raise typer.Exit(1)
 

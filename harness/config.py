@@ -59,6 +59,23 @@ class PreferenceSource(Strict):
             raise ValueError(f"unknown data loader {v!r}; valid: {', '.join(LOADERS.names())}")
         return v
 
+    @model_validator(mode="after")
+    def _known_options(self):
+        """Options are the loader's own keyword arguments (they once failed only when data was prepared)."""
+        import inspect
+
+        from harness.data import LOADERS
+        from harness.registry import load_object
+        params = inspect.signature(load_object(LOADERS.get(self.loader))).parameters
+        own = {"path", "skip_bad_rows", "limit", "offset"}  # fields of this section
+        valid = sorted(k for k, p in params.items() if k not in own and p.kind is p.KEYWORD_ONLY)
+        for key in self.options:
+            if key in own:
+                raise ValueError(f"options.{key}: set {key} as a field of this source, not as an option")
+            if key not in valid:
+                raise ValueError(f"options.{key}: unknown option of loader {self.loader!r}; valid: {', '.join(valid)}")
+        return self
+
 
 class DataSpec(Strict):
     synthetic: SyntheticData | None = SyntheticData()
@@ -253,6 +270,14 @@ class RunConfig(Strict):
     analyses: list[str] = Field(default_factory=lambda: ["dynamics", "token_logps"],
                                 description="names in harness.analyses.ANALYSES the run computes")
 
+    @field_validator("run_name")
+    @classmethod
+    def _one_folder_name(cls, v: str) -> str:
+        """results/<run_name>/ is one folder: no path separator, not empty, not . or .."""
+        if not v.strip() or "/" in v or "\\" in v or v.strip() in (".", ".."):
+            raise ValueError(f"must be a folder name (no / or \\, not empty, . or ..), got {v!r}")
+        return v
+
     @property
     def training_seeds(self) -> list[int]:
         return self.seeds if self.seeds is not None else [self.seed]
@@ -303,6 +328,15 @@ class RunConfig(Strict):
         return [{"name": t} if isinstance(t, str) else t for t in v] if isinstance(v, list) else v
 
 
+def _message(err: dict) -> str:
+    """pydantic's message without its "Value error, " prefix; only the first letter lowered (the
+    values it quotes, a URL or a name, keep their case)."""
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return msg[:1].lower() + msg[1:]
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -336,8 +370,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     path = Path(path)
     if not path.exists():
         raise HarnessError("config file not found", file=path)
+    if not path.is_file():
+        raise HarnessError("is a folder, not a run config file (e.g. tasks/runs/quickstart.yaml)", file=path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"not UTF-8 text (byte {exc.start}): not a YAML run config", file=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise HarnessError(f"invalid YAML ({getattr(exc, 'problem', exc)})", file=path,
@@ -350,7 +388,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     except ValidationError as exc:
         err = exc.errors()[0]
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        msg = err["msg"].lower() if err["type"] != "extra_forbidden" else "unknown field"
+        msg = _message(err)
         raise HarnessError(msg + more, file=path, field=_loc(err["loc"])) from None
     if (cfg.model.embedded is None) == (cfg.model.path is None):
         raise HarnessError("set either model.embedded or model.path (one of them)", file=path, field="model")
@@ -372,7 +410,7 @@ def skip_bad_rows_everywhere(cfg: RunConfig) -> RunConfig:
 
 def _validation_error(exc: ValidationError, path: Path, prefix: str) -> HarnessError:
     err = exc.errors()[0]
-    msg = err["msg"].lower() if err["type"] != "extra_forbidden" else "unknown field"
+    msg = _message(err)
     field = prefix + ("." + _loc(err["loc"]) if err["loc"] else "")
     return HarnessError(msg, file=path, field=field)
 
@@ -383,6 +421,8 @@ def _check_model(cfg: RunConfig, path: Path) -> None:
     read_chat_template(cfg.model.chat_template, path)
     if cfg.model.path is not None:
         src = check_source(cfg.model.path, path)
+    if cfg.judge is not None and cfg.judge.serve is not None:  # checked even when no task is judged
+        check_source(cfg.judge.serve.model, path, field="judge.serve.model")
     if cfg.peft is None:
         return
     from harness.train.peft import check_peft
@@ -415,13 +455,13 @@ def _check_methods(cfg: RunConfig, path: Path) -> None:
                 train = cfg.train_for(point)
             except ValidationError as exc:
                 raise _validation_error(exc, path, f"methods[{i}] ({m.row}).train") from None
-            if train.launcher == "accelerate":
-                from harness.train.launch import accelerate_config_path
-                try:
-                    accelerate_config_path(train.accelerate_config)
-                except HarnessError as exc:
-                    raise HarnessError(exc.message, file=path,
-                                       field=f"methods[{i}] ({m.row}).train.accelerate_config") from None
+            # checked whatever the launcher: a typo is an error now, not when the launcher changes
+            from harness.train.launch import accelerate_config_path
+            try:
+                accelerate_config_path(train.accelerate_config)
+            except HarnessError as exc:
+                where = f"methods[{i}] ({m.row}).train" if "accelerate_config" in point.train else "train"
+                raise HarnessError(exc.message, file=path, field=f"{where}.accelerate_config") from None
     try:
         check_grids(cfg)
     except HarnessError as exc:

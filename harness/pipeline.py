@@ -102,6 +102,10 @@ class Pipeline:
             results = self._execute(plan)
         costs = [self._cost(plan.checkpoints[name], job, results[job.key]["info"], choices)
                  for name, job in plan.trainings.items()]
+        from harness.train.pairs import pairs_line
+        for line in dict.fromkeys(pairs_line(c["pairs"], c["max_length"]) for c in costs if c["pairs"]):
+            if line:
+                console.print(line, soft_wrap=True)
         tables: dict[str, list[dict]] = {t: [] for a in self.cfg.analyses for t in analysis(a).tables}
         # the probes' tables of each training, then each checkpoint analysis's
         for job, name in [(job, name) for name, job in plan.trainings.items()] + plan.analyses:
@@ -126,7 +130,8 @@ class Pipeline:
         choice = choices.get(ckpt.row)
         return {"model": ckpt.row, "seed": ckpt.seed, "wall_s": info["wall_s"], "tokens": info["tokens"],
                 "steps": info["steps"], "global_batch": info.get("global_batch"),
-                "learning_rate": job.inputs.train.learning_rate,
+                "learning_rate": job.inputs.train.learning_rate, "max_length": job.inputs.train.max_length,
+                "pairs": info.get("pairs"),
                 "peft": job.inputs.peft.method if job.inputs.peft else "full",
                 "budget": choice.tried if choice else None, "chosen": choice.chosen if choice else None}
 
@@ -242,7 +247,8 @@ class Pipeline:
             seeds=Seeds(run=self.cfg.seed, training=self.cfg.training_seeds), stage_wall_s=self.timings,
             total_wall_s=total, computed_this_run=self.computed, history=history, jobs=self.jobs,
             data=data.summary,
-            training={name: {k: costs_by[(c.row, c.seed)][k] for k in ("global_batch", "learning_rate", "peft", "steps")}
+            training={name: {k: costs_by[(c.row, c.seed)][k] for k in ("global_batch", "learning_rate", "peft", "steps",
+                                                                       "max_length", "pairs")}
                       for name, c in plan.checkpoints.items() if (c.row, c.seed) in costs_by},
             checkpoints={name: relative_path(Path(c.at.dir), self.cache) for name, c in plan.checkpoints.items()},
             checkpoint_rows={name: CheckpointRow(model=c.row, seed=c.seed) for name, c in plan.checkpoints.items()},

@@ -29,7 +29,9 @@ class Table:
 SCORE_COLUMNS = ["model", "seed", "task", "metric", "sample_id", "category", "score", "status", "reason"]
 RUN_TABLES = {t.name: t for t in (
     Table("scores", tuple(SCORE_COLUMNS)),
-    Table("lm_eval_scores", tuple(SCORE_COLUMNS)),  # `harness lm-eval RUN`: the same columns, merged into the leaderboard
+    # `harness lm-eval RUN`: the scores' columns and the checkpoint measured (relative to the cache),
+    # merged into the leaderboard where that checkpoint is the run's current one
+    Table("lm_eval_scores", (*SCORE_COLUMNS, "checkpoint")),
     Table("train_costs", ("model", "seed", "wall_s", "tokens", "steps", "global_batch", "learning_rate", "peft",
                           "budget", "chosen")),
     Table("tuning", ("model", "point", "seed", "task", "metric", "dev_mean", "n", "chosen")),

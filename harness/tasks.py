@@ -66,7 +66,11 @@ def build_task(cfg, spec, field: str, config_path: Path | None = None) -> tuple[
                            field=f"{field}.options") from None
     for name in task.metrics:
         METRICS.get(name, file=where, field=f"{field} ({spec.name}) metrics")
-    return task, task.load()
+    samples = task.load()
+    if not samples:
+        raise HarnessError(f"task {spec.name!r} loaded no samples (its load() returned nothing)", file=config_path,
+                           field=field)
+    return task, samples
 
 
 def _import_file(path: Path) -> None:

@@ -124,7 +124,7 @@ def test_run_lm_eval_on_run_dir(tiny_model_dir, tmp_path):
             v = info["results"][task][f"{m},none"]
             assert math.isfinite(v) and 0 <= v <= 100
     rows = _csv(run / "lm_eval_scores.csv")
-    assert list(rows[0]) == SCORE_COLUMNS
+    assert list(rows[0]) == [*SCORE_COLUMNS, "checkpoint"]  # the checkpoint each row measured
     assert len(rows) == summary["rows"] == 3 * 3 + 3 * 2  # per sample x metric
     assert {r["model"] for r in rows} == {"sft"} and {r["seed"] for r in rows} == {"3"}
     assert {r["status"] for r in rows} == {"ok"}

@@ -44,7 +44,10 @@ def _load_source(src) -> tuple[list[dict], dict]:
                               **src.options)
     except TypeError as exc:
         raise HarnessError(f"bad loader option ({exc})", field=f"{src.loader}.options") from None
-    return list(rows), report.to_dict()
+    rows = list(rows)
+    if not rows:
+        raise HarnessError("no rows read (an empty file, or offset past its end)", file=path)
+    return rows, report.to_dict()
 
 
 def prepare_data(cfg) -> PreparedData:

@@ -265,5 +265,11 @@ def collect(records: Iterable[tuple[int, Any]], build: Callable[[Where, Any], di
             elif row["score_chosen"] < row["score_rejected"]:
                 report.flag("score_inverted")
         rows.append(row)
+    if report.rows_read and not rows:  # e.g. skip_bad_rows with a loader of another format
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.dropped_counts.items()))
+        first = report.examples[0].removeprefix(f"{report.file}:") if report.examples else ""
+        raise HarnessError(f"every one of the {report.rows_read} rows read was dropped ({reasons}); first: line "
+                           f"{first}. Is the file in this loader's format ({report.source.split('/')[0]})?",
+                           file=report.file)
     report.finish(rows)
     return rows

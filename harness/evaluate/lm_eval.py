@@ -10,7 +10,8 @@ nothing, and another run sharing the checkpoint reuses it.
 Outputs, per model row: ``<run>/lm_eval/<row>.json`` (``{"harness": the request, "lm_eval":
 lm-eval's results without samples, "rows": the CSV rows}``) and ``<run>/lm_eval/<row>.samples.jsonl``
 (lm-eval's logged samples); for all rows, ``<run>/lm_eval_scores.csv`` with the columns of
-``scores.csv`` (harness.evaluate.lm_eval_rows), merged into the run's leaderboard.
+``scores.csv`` and the ``checkpoint`` each row measured (harness.evaluate.lm_eval_rows): it
+accumulates over calls, and the run's leaderboard merges the rows of its current checkpoints.
 
 Scales are lm-eval's: built-in tasks usually report 0-1; the harness's own tasks in
 ``tasks/lm_eval`` (``harness_synthetic_arith``, ``harness_hh_rlhf_gen``) report 0-100 like the
@@ -25,9 +26,8 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.evaluate.checkpoints import checkpoint_identity, find_checkpoints
+from harness.evaluate.lm_eval_rows import CORPUS_ID, LM_EVAL_COLUMNS, merge_rows, rows_from_results
 from harness.manifest import read_manifest
-from harness.evaluate.lm_eval_rows import CORPUS_ID, rows_from_results
-from harness.run_tables import SCORE_COLUMNS
 from harness.store import (Stage, atomic_write_json, atomic_write_text, digest_path, read_json, relative_path,
                            safe_filename, write_csv)
 from harness.tasks import builtin_tasks_dir
@@ -37,6 +37,7 @@ log = logging.getLogger("harness.lm_eval")
 
 DEFAULT_INCLUDE_PATH = builtin_tasks_dir() / "lm_eval"
 BACKENDS = ("auto", "vllm", "hf")
+FAILED_METRIC = "lm_eval_failed"  # the metric of a failed checkpoint's error rows (scores.csv needs one)
 
 
 def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit: int | float | None = None,
@@ -50,11 +51,14 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
     apply_chat_template: None applies it when the checkpoint's tokenizer has one. force:
     evaluate again even when the stage is cached.
     Returns {"backend", "models": {row: {"file", "backend", "results": {task: {metric: value}},
-    "cached"}}, "scores_csv", "rows", "errors": {row: reason}}, plus "vllm_engines"
-    when vLLM was used.
+    "cached"}}, "scores_csv", "rows" (of this call), "rows_in_file" (with earlier calls'),
+    "errors": {row: reason}}, plus "vllm_engines" when vLLM was used.
     """
     if backend not in BACKENDS:
         raise HarnessError(f"unknown lm-eval backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if limit is not None and not (limit > 0 and (limit < 1 or float(limit).is_integer())):
+        raise HarnessError(f"must be a whole number of documents or a fraction in (0, 1), got {limit}",
+                           field="--limit")
     tasks = [t.strip() for t in tasks if t and t.strip()]
     if not tasks:
         raise HarnessError("no lm-eval tasks given (--tasks a,b)")
@@ -93,6 +97,7 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
     try:
         for row, model_dir in checkpoints.items():
             model, model_seed = identity.get(row, (row, seed))
+            checkpoint = relative_path(Path(model_dir), cache)  # as the manifest names it
             chat = _has_chat_template(model_dir) if apply_chat_template is None else apply_chat_template
             request = {"checkpoint": digest_path(Path(model_dir), content=False, length=16), "tasks": sorted(tasks),
                        "limit": limit, "tasks_folder": digest_path(include) if include else None,
@@ -110,18 +115,18 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
                     reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     log.error("lm-eval failed on %s: %s", row, reason)
                     summary["errors"][row] = reason
-                    all_rows += [{"model": model, "seed": model_seed, "task": t, "metric": "",
+                    all_rows += [{"model": model, "seed": model_seed, "task": t, "metric": FAILED_METRIC,
                                   "sample_id": CORPUS_ID, "category": "", "score": None, "status": "error",
-                                  "reason": reason} for t in tasks]
+                                  "reason": reason, "checkpoint": checkpoint} for t in tasks]
                     continue
                 if used != want:  # "auto" fell back to transformers: stay on it for the rest
                     want, pool = used, None
                     stage = Stage(cache, "lm_eval", {**request, "backend": used})
                 _store(stage, res)
             stored = read_json(stage.dir / "results.json")
-            rows = [{"model": model, "seed": model_seed, **r} for r in stored["rows"]]
+            rows = [{"model": model, "seed": model_seed, **r, "checkpoint": checkpoint} for r in stored["rows"]]
             path = out_dir / f"{safe_filename(row, 'model')}.json"
-            atomic_write_json(path, {"harness": {**stage.payload, "model_dir": relative_path(Path(model_dir), cache),
+            atomic_write_json(path, {"harness": {**stage.payload, "model_dir": checkpoint,
                                                  "stage": stage.key},
                                      "rows": rows, "lm_eval": stored["lm_eval"]})
             atomic_write_text(out_dir / f"{safe_filename(row, 'model')}.samples.jsonl",
@@ -137,8 +142,9 @@ def run_lm_eval(run_dir: Path, tasks: list[str], *, backend: str = "auto", limit
             pool.close()
     summary["backend"] = want  # "hf" where "auto" fell back
     csv_path = run_dir / "lm_eval_scores.csv"
-    write_csv(csv_path, SCORE_COLUMNS, all_rows)
-    summary.update(scores_csv=str(csv_path), rows=len(all_rows))
+    in_file = merge_rows(csv_path, all_rows)  # earlier calls' tasks and models stay
+    write_csv(csv_path, LM_EVAL_COLUMNS, in_file)
+    summary.update(scores_csv=str(csv_path), rows=len(all_rows), rows_in_file=len(in_file))
     if (run_dir / "scores.csv").is_file():  # merge into the run's leaderboard
         from harness.report.tables import write_reports
         summary["leaderboard"] = str(write_reports([run_dir], run_dir, baseline=manifest.config.get("baseline"))["md"])

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError
+from harness.judge.show_result import check_judgments
 from harness.store import read_jsonl
 
 
@@ -27,10 +28,20 @@ def _records(path: Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         raise HarnessError("judgment file not found", file=path)
-    recs = read_jsonl(path)
+    if not path.is_file():
+        raise HarnessError("is a folder, not a judgment file (model_judgment/*.jsonl)", file=path)
+    try:
+        recs = read_jsonl(path)
+    except UnicodeDecodeError:
+        raise HarnessError("not UTF-8 text: not a judgment file", file=path) from None
     if not recs:
-        raise HarnessError("no judgment records", file=path)
+        raise HarnessError("no judgment records: the file is empty", file=path)
+    check_judgments(recs, _mode(recs), path)
     return recs
+
+
+def _mode(recs: list[dict]) -> str:
+    return "pairwise" if isinstance(recs[0], dict) and "model_1" in recs[0] else "single"
 
 
 def _single_scores(recs: list[dict]) -> dict[tuple, float]:
@@ -98,8 +109,7 @@ def _corr(x: pd.Series, y: pd.Series, method: str) -> float | None:
 def agreement(file_a: str | Path, file_b: str | Path) -> tuple[str, dict]:
     """(mode, figures) for two judgment files of the same mode."""
     a, b = _records(Path(file_a)), _records(Path(file_b))
-    mode_a = "pairwise" if "model_1" in a[0] else "single"
-    mode_b = "pairwise" if "model_1" in b[0] else "single"
+    mode_a, mode_b = _mode(a), _mode(b)
     if mode_a != mode_b:
         raise HarnessError(f"{file_a} holds {mode_a} judgments, {file_b} {mode_b}: compare like with like")
     return mode_a, (pairwise_agreement(a, b) if mode_a == "pairwise" else single_agreement(a, b))

@@ -114,6 +114,29 @@ def agreement_cmd(
         typer.echo(f"  {model}: A {r['a']:.2f}, B {r['b']:.2f}")
 
 
+_OPTIONS = {"base_url": "--base-url", "serve": "--serve", "model": "--model", "api_key_env": "--api-key-env",
+            "concurrency": "--concurrency", "max_tokens": "--max-tokens", "cost_per_1k_input": "--cost-per-1k-input",
+            "cost_per_1k_output": "--cost-per-1k-output"}
+
+
+def _judge_config(fields: dict, dry_run: bool):
+    """A JudgeConfig from the command's options; a dry run needs no endpoint. A bad option is one
+    line naming it (pydantic's own message ends in a link)."""
+    from pydantic import ValidationError
+
+    from harness.judge.config import JudgeConfig
+    try:
+        return JudgeConfig.model_validate(fields, context={"no_endpoint": dry_run})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        msg = msg[:1].lower() + msg[1:]
+        if not err["loc"]:  # the model's own check: neither or both endpoints
+            raise HarnessError("give --base-url (an endpoint) or --serve (a local judge model), one of them",
+                               field="--base-url/--serve") from None
+        raise HarnessError(msg, field=_OPTIONS.get(str(err["loc"][0]), str(err["loc"][0]))) from None
+
+
 @mt_bench_app.command("judge")
 def judge_cmd(
     answers: list[Path] = typer.Argument(..., help="FastChat model_answer files or folders (.jsonl, .jsonl.gz)"),
@@ -136,13 +159,17 @@ def judge_cmd(
     max_cost: Optional[float] = typer.Option(None, "--max-cost", help="stop cleanly once this many USD are spent"),
 ) -> None:
     """Judge answer files with the harness's judge (FastChat's gen_judgment.py), FastChat formats out."""
-    from harness.judge.config import JudgeConfig
     from harness.judge.judge_files import MODES, estimate, judge_files
     from harness.judge.files import load_model_answers, load_questions
 
     try:
         if mode not in MODES:
             raise HarnessError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}", field="--mode")
+        if (mode == "pairwise-baseline") != (baseline_model is not None):
+            raise HarnessError("--mode pairwise-baseline needs --baseline-model, and only it takes one",
+                               field="--baseline-model")
+        if max_cost is not None and max_cost <= 0:
+            raise HarnessError(f"must be > 0, got {max_cost}", field="--max-cost")
         loaded: dict = {}
         for path in answers:
             for name, ans in load_model_answers(path).items():
@@ -152,12 +179,12 @@ def judge_cmd(
         if baseline_model is not None and baseline_model not in loaded:
             raise HarnessError(f"no answers for baseline {baseline_model!r}; models: {', '.join(loaded)}",
                                field="--baseline-model")
-        try:
-            cfg = JudgeConfig(base_url=base_url, serve={"model": serve} if serve else None, model=model,
-                              api_key_env=api_key_env or None, concurrency=concurrency, max_tokens=max_tokens,
-                              cost_per_1k_input=cost_in, cost_per_1k_output=cost_out)
-        except ValueError as exc:  # pydantic's, e.g. neither or both of --base-url and --serve
-            raise HarnessError(str(exc).splitlines()[-1].strip(), field="judge") from None
+        cfg = _judge_config(dict(base_url=base_url, serve={"model": serve} if serve else None, model=model,
+                                 api_key_env=api_key_env or None, concurrency=concurrency, max_tokens=max_tokens,
+                                 cost_per_1k_input=cost_in, cost_per_1k_output=cost_out), dry_run)
+        if max_cost is not None and not (cost_in or cost_out):
+            raise HarnessError("a budget needs prices: give --cost-per-1k-input and/or --cost-per-1k-output",
+                               field="--max-cost")
         path = out or Path("model_judgment") / f"{model}_{'single' if mode == 'single' else 'pair'}.jsonl"
         answered = set.intersection(*(set(a) for a in loaded.values()))
         questions = [q for q in load_questions(questions_file) if q["question_id"] in answered]
@@ -175,7 +202,9 @@ def judge_cmd(
     except HarnessError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{result['ok']} judged, {result['failed']} failed (asked again on the next call), "
-               f"${result['cost_usd']:.4f} spent: {path}")
+    spent = ("nothing spent (no request sent)" if result["cached"] == result["judgments"]
+             else f"${result['cost_usd']:.4f} spent" if result["priced"] else "cost unknown (no prices given)")
+    typer.echo(f"{result['ok']} judged ({result['cached']} without a new request), {result['failed']} failed "
+               f"(asked again on the next call), {spent}: {path}")
     if result["stopped_by_budget"]:
         typer.echo(f"stopped: the budget of ${max_cost} is spent; run again with a larger --max-cost to continue")

@@ -9,7 +9,7 @@ import os
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from harness.errors import HarnessError, redact
 
@@ -55,6 +55,22 @@ class JudgeConfig(BaseModel):
     backoff_base_s: float = Field(default=1.0, ge=0, description="first retry waits about this")
     backoff_max_s: float = Field(default=30.0, ge=0, description="cap on one retry's wait")
 
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        """Checked even where no task is judged, so a typo never waits for the first judged run."""
+        if v is None:
+            return None
+        from urllib.parse import urlsplit
+        try:
+            parts = urlsplit(v)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/v1")
+        return v
+
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
@@ -67,8 +83,10 @@ class JudgeConfig(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _endpoint(self) -> "JudgeConfig":
-        if (self.base_url is None) == (self.serve is None):
+    def _endpoint(self, info: ValidationInfo) -> "JudgeConfig":
+        both = self.base_url is not None and self.serve is not None
+        neither = self.base_url is None and self.serve is None
+        if both or (neither and not (info.context or {}).get("no_endpoint")):  # a dry run asks nothing
             raise ValueError("set base_url (an endpoint) or serve (a local model), one of them")
         if self.serve is not None:
             object.__setattr__(self, "api_key_env", None)  # our own server needs no key

@@ -2,9 +2,10 @@
 as FastChat's gen_judgment.py does (single, pairwise-baseline, pairwise-all), with the run's client,
 cache, retries and cost accounting (harness.judge.runner.judge_mt_bench).
 
-A dry run counts the requests that would be sent (judgments already in the prompt cache are free)
-and estimates their cost: prompt tokens as characters / 4 (no tokenizer download offline), output
-tokens at most `max_tokens` per request. A cost budget is checked between questions: judging stops
+A dry run counts the requests that would be sent (judgments already in the prompt cache are free;
+a prompt asked by several matches is sent once) and estimates their cost: prompt tokens as
+characters / 4 (no tokenizer download offline), output tokens at most `max_tokens` per request;
+without a price (`cost_per_1k_*`) the cost is unknown and says so. A cost budget is checked between questions: judging stops
 cleanly once the money spent on new requests reaches it; what was judged is written, the rest is
 judged by the next call (the cache makes reruns free for what is done).
 """
@@ -29,14 +30,19 @@ CHARS_PER_TOKEN = 4
 @dataclasses.dataclass
 class Estimate:
     judgments: int
-    requests: int          # games not in the prompt cache
+    requests: int          # distinct prompts not in the prompt cache
     cached: int            # games the cache already answers
+    repeated: int          # games whose prompt another game of this call asks (sent once)
     prompt_tokens: int     # estimated, characters / 4
-    max_cost_usd: float    # every request writing max_tokens
+    max_cost_usd: float | None  # every request writing max_tokens; None: no price given
 
     def line(self) -> str:
-        return (f"{self.judgments} judgments: {self.requests} requests to send ({self.cached} already cached), "
-                f"about {self.prompt_tokens:,} prompt tokens, at most ${self.max_cost_usd:.2f}")
+        repeated = f", {self.repeated} repeated prompts asked once" if self.repeated else ""
+        cost = ("nothing to pay" if not self.requests
+                else "cost unknown (no --cost-per-1k-input/--cost-per-1k-output given)" if self.max_cost_usd is None
+                else f"at most about ${self.max_cost_usd:.2f} (every reply max_tokens long)")
+        return (f"{self.judgments} judgments: {self.requests} requests to send ({self.cached} already cached"
+                f"{repeated}), about {self.prompt_tokens:,} prompt tokens, {cost}")
 
 
 def pairings(mode: str, models: list[str], baseline: str | None) -> list[tuple[str, ...]]:
@@ -62,22 +68,26 @@ def estimate(cfg: JudgeConfig, questions: list[dict], answers: dict[str, dict], 
     refs = references_for(qs, None)
     prompts = load_judge_prompts()
     cache = {e["key"] for e in read_jsonl(cache_path_for(out)) if "key" in e}
-    judgments = requests = cached = chars = 0
+    judgments = requests = cached = repeated = chars = 0
     seen: set[str] = set()
     for pair in pairings(mode, list(answers), baseline):
         sub = {m: answers[m] for m in pair}
         for match in build_matches(_pair_config(cfg, pair), qs, sub, refs, prompts):
             judgments += 1
             for game in match.games:
-                if game.key in cache or game.key in seen:
+                if game.key in cache:
                     cached += 1
+                    continue
+                if game.key in seen:
+                    repeated += 1
                     continue
                 seen.add(game.key)
                 requests += 1
                 chars += sum(len(m["content"]) for m in game.messages)
     tokens = chars // CHARS_PER_TOKEN
-    return Estimate(judgments, requests, cached, tokens,
-                    cfg.cost(tokens, requests * cfg.max_tokens))
+    priced = cfg.cost_per_1k_input > 0 or cfg.cost_per_1k_output > 0
+    return Estimate(judgments, requests, cached, repeated, tokens,
+                    cfg.cost(tokens, requests * cfg.max_tokens) if priced else None)
 
 
 def judge_files(cfg: JudgeConfig, questions: list[dict], answers: dict[str, dict], mode: str,
@@ -96,10 +106,11 @@ def judge_files(cfg: JudgeConfig, questions: list[dict], answers: dict[str, dict
                 break
             got = judge_mt_bench(_pair_config(cfg, pair), part, {m: answers[m] for m in pair}, None, out,
                                  progress=False)
-            spent += sum(r.get("cost_usd", 0.0) for r in got if not r.get("cached"))
+            spent += sum(r["spent_usd"] for r in got)
             records += got
         if stopped:
             break
     return {"judgments": len(records), "ok": sum(r["status"] == "ok" for r in records),
-            "failed": sum(r["status"] != "ok" for r in records), "cost_usd": round(spent, 6),
-            "stopped_by_budget": stopped}
+            "failed": sum(r["status"] != "ok" for r in records),
+            "cached": sum(bool(r["cached"]) for r in records), "cost_usd": round(spent, 6),
+            "priced": cfg.cost_per_1k_input > 0 or cfg.cost_per_1k_output > 0, "stopped_by_budget": stopped}

@@ -10,7 +10,8 @@ Judging (``judge_mt_bench``):
   question and turn, in two games with the answers swapped (``play_a_match_pair``);
 * each finished judgment is appended at once (fsynced) to ``out_path`` in FastChat's
   ``model_judgment`` format, plus our fields ``status`` ("ok"/"error"), ``reason``, ``usage``,
-  ``latency_s``, ``cost_usd``, ``cached``;
+  ``latency_s``, ``cost_usd`` (of the replies it uses, paid now or before), ``cached`` (no request
+  sent for it by this call) and ``spent_usd`` (what this call paid for it);
 * every successful, parsable judge reply is stored in a cache next to the judgments
   (``<out>.cache.jsonl``) under sha256(judge model + messages): a rerun, or a run resumed after a
   crash, never asks an answered prompt again, and only failed judgments are asked again;
@@ -60,7 +61,8 @@ class _Outcome:
     usage: dict[str, int]
     latency_s: float
     cost_usd: float
-    cached: bool
+    cached: bool           # no request was sent for it in this call
+    spent_usd: float = 0.0  # money this call spent on it (0 when cached or asked by another match)
 
 
 class _Runner:
@@ -78,8 +80,9 @@ class _Runner:
             parsed, reason = parse(hit["judgment"])
             return _Outcome(hit["judgment"], parsed, reason, hit.get("usage", {}),
                             hit.get("latency_s", 0.0), hit.get("cost_usd", 0.0), True)
-        if game.key in self.inflight:  # the same prompt asked by another match right now
-            return await asyncio.shield(self.inflight[game.key])
+        if game.key in self.inflight:  # the same prompt asked by another match right now: paid once, there
+            out = await asyncio.shield(self.inflight[game.key])
+            return dataclasses.replace(out, cached=True, spent_usd=0.0)
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         self.inflight[game.key] = fut
         try:
@@ -98,7 +101,7 @@ class _Runner:
         if not call.ok:
             parsed, _ = parse(API_ERROR_OUTPUT)
             return _Outcome(None, parsed, call.reason, call.usage, call.latency_s,
-                            call.cost_usd, False)
+                            call.cost_usd, False, call.cost_usd)
         parsed, reason = parse(call.text or "")
         if not reason:  # only parsable answers are cached: a failed one is asked again next run
             entry = {"key": game.key, "judge_model": self.cfg.model, "judgment": call.text,
@@ -107,7 +110,7 @@ class _Runner:
             self.cache[game.key] = entry
             self.cache_out.write(entry)
         return _Outcome(call.text, parsed, reason, call.usage, call.latency_s, call.cost_usd,
-                        False)
+                        False, call.cost_usd)
 
 
 def _sum_usage(outs: list[_Outcome]) -> dict[str, int]:
@@ -123,7 +126,7 @@ async def _judge_match(runner: _Runner, m: Match) -> dict:
         if m.error:
             rec.update(user_prompt="", judgment="", score=-1, turn=m.turn, tstamp=now,
                        status="error", reason=m.error, usage=_sum_usage([]), latency_s=0.0,
-                       cost_usd=0.0, cached=False)
+                       cost_usd=0.0, cached=False, spent_usd=0.0)
             return rec
         g = m.games[0]
         o = await runner.play(g, parse_rating)
@@ -131,7 +134,8 @@ async def _judge_match(runner: _Runner, m: Match) -> dict:
                    judgment=o.text if o.text is not None else API_ERROR_OUTPUT,
                    score=o.parsed, turn=m.turn, tstamp=time.time(),
                    status="ok" if not o.reason else "error", reason=o.reason, usage=o.usage,
-                   latency_s=round(o.latency_s, 4), cost_usd=o.cost_usd, cached=o.cached)
+                   latency_s=round(o.latency_s, 4), cost_usd=o.cost_usd, cached=o.cached,
+                   spent_usd=o.spent_usd)
         return rec
 
     model_1, model_2 = m.models
@@ -140,7 +144,7 @@ async def _judge_match(runner: _Runner, m: Match) -> dict:
         rec.update(g1_winner="error", g2_winner="error", judge=judge, g1_user_prompt="",
                    g1_judgment="", g2_user_prompt="", g2_judgment="", turn=m.turn, tstamp=now,
                    status="error", reason=m.error, usage=_sum_usage([]), latency_s=0.0,
-                   cost_usd=0.0, cached=False)
+                   cost_usd=0.0, cached=False, spent_usd=0.0)
         return rec
     fmt = m.prompt["output_format"]
     o1, o2 = await asyncio.gather(*(runner.play(g, lambda t: parse_pair(t, fmt)) for g in m.games))
@@ -156,7 +160,8 @@ async def _judge_match(runner: _Runner, m: Match) -> dict:
                turn=m.turn, tstamp=time.time(), status="error" if reasons else "ok",
                reason="; ".join(reasons), usage=_sum_usage([o1, o2]),
                latency_s=round(o1.latency_s + o2.latency_s, 4),
-               cost_usd=o1.cost_usd + o2.cost_usd, cached=o1.cached and o2.cached)
+               cost_usd=o1.cost_usd + o2.cost_usd, cached=o1.cached and o2.cached,
+               spent_usd=o1.spent_usd + o2.spent_usd)
     return rec
 
 
@@ -205,10 +210,7 @@ async def ajudge_mt_bench(cfg: JudgeConfig, questions: Iterable[dict | Sample],
 
             async def one(i: int, m: Match) -> None:
                 rec = await _judge_match(runner, m)
-                prev = existing.get(m.record_key())
-                if _same(prev, rec):
-                    rec = prev  # already written by an earlier run: keep it, append nothing
-                else:
+                if not _same(existing.get(m.record_key()), rec):  # else written by an earlier call
                     rec_out.write(rec)
                 results[i] = rec
                 counts["ok" if rec["status"] == "ok" else "error"] += 1
@@ -303,5 +305,5 @@ def summarize(records: Iterable[dict]) -> dict[str, Any]:
             "prompt_tokens": tokens(recs, "prompt_tokens"),
             "completion_tokens": tokens(recs, "completion_tokens"),
             "cost_usd": round(sum(float(r.get("cost_usd") or 0) for r in recs), 6),
-            "new_cost_usd": round(sum(float(r.get("cost_usd") or 0) for r in fresh), 6),
+            "new_cost_usd": round(sum(float(r.get("spent_usd", r.get("cost_usd")) or 0) for r in fresh), 6),
             "judge_latency_s": round(sum(float(r.get("latency_s") or 0) for r in fresh), 3)}

@@ -113,6 +113,26 @@ def position_flips(records: Iterable[dict]) -> dict[str, float | int]:
     return {"comparisons": len(pairs), "flips": flips, "flip_rate": flips / len(pairs) if pairs else float("nan")}
 
 
+_FIELDS = {"single": ("question_id", "model", "score", "turn"),
+           "pairwise": ("question_id", "model_1", "model_2", "g1_winner", "g2_winner", "turn")}
+
+
+def check_judgments(records: list, mode: str, path: Path) -> None:
+    """Every record is a judgment of `mode` (FastChat's model_judgment fields), else one line
+    naming the record and field: a model_answer file or any other JSONL is not read as scores."""
+    for row, rec in enumerate(records, 1):
+        if not isinstance(rec, dict):
+            raise HarnessError(f"expected a JSON object, got {type(rec).__name__}: not a judgment file",
+                               file=path, row=row)
+        missing = next((f for f in _FIELDS[mode] if f not in rec), None)
+        if missing is not None:
+            hint = (" (this is a model_answer file: judge it with `harness mt-bench judge`)" if "choices" in rec
+                    else f" (not a {mode} judgment file)")
+            raise HarnessError("missing field" + hint, file=path, row=row, field=missing)
+        if mode == "single" and (isinstance(rec["score"], bool) or not isinstance(rec["score"], (int, float))):
+            raise HarnessError(f"expected a number, got {rec['score']!r}", file=path, row=row, field="score")
+
+
 def show_result(judgment_file: str | Path, mode: str | None = None, baseline_model: str | None = None,
                 keep_last: bool = False) -> tuple[str, dict, int]:
     """(mode, table, duplicate records) for a judgment file (.jsonl or .jsonl.gz); mode None:
@@ -120,12 +140,20 @@ def show_result(judgment_file: str | Path, mode: str | None = None, baseline_mod
     path = Path(judgment_file)
     if not path.exists():
         raise HarnessError("judgment file not found", file=path)
-    recs = read_jsonl(path)
-    dups = count_duplicates(recs)
+    if not path.is_file():
+        raise HarnessError("is a folder, not a judgment file (model_judgment/*.jsonl)", file=path)
+    if mode not in (None, "single", "pairwise", "pairwise-baseline", "pairwise-all"):
+        raise HarnessError(f"unknown mode {mode!r} (single or pairwise)", field="mode")
+    try:
+        recs = read_jsonl(path)
+    except UnicodeDecodeError:
+        raise HarnessError("not UTF-8 text: not a judgment file", file=path) from None
+    if not recs:
+        raise HarnessError("no judgment records: the file is empty", file=path)
     if mode is None:
-        mode = "pairwise" if recs and "model_1" in recs[0] else "single"
+        mode = "pairwise" if isinstance(recs[0], dict) and "model_1" in recs[0] else "single"
+    check_judgments(recs, "single" if mode == "single" else "pairwise", path)
+    dups = count_duplicates(recs)
     if mode == "single":
         return mode, single_results(recs, keep_last=keep_last), dups
-    if mode in ("pairwise", "pairwise-baseline", "pairwise-all"):
-        return "pairwise", pairwise_results(recs, baseline_model, keep_last=keep_last), dups
-    raise HarnessError(f"unknown mode {mode!r} (single or pairwise)", field="mode")
+    return "pairwise", pairwise_results(recs, baseline_model, keep_last=keep_last), dups

@@ -94,11 +94,12 @@ def _require_text(row: dict[str, str], cols: tuple[str, ...], path: Path, line: 
             raise HarnessError("empty value", file=path, row=line, field=col)
 
 
-def read_scores(path: Path) -> pd.DataFrame:
-    """Validated scores: `score` is a float (NaN exactly when status is not "ok")."""
+def read_scores(path: Path, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Validated scores: `score` is a float (NaN exactly when status is not "ok"); `extra`
+    optional columns are kept as text."""
     path = Path(path)
     records = []
-    for line, row in _read_rows(path, SCORE_REQUIRED, SCORE_OPTIONAL):
+    for line, row in _read_rows(path, SCORE_REQUIRED, SCORE_OPTIONAL + extra):
         _require_text(row, ("model", "task", "metric", "sample_id", "status"), path, line)
         if row["status"] not in STATUSES:
             raise HarnessError(f"expected one of {', '.join(STATUSES)}, found {row['status']!r}",
@@ -110,7 +111,7 @@ def read_scores(path: Path) -> pd.DataFrame:
         else:
             row["score"] = math.nan
         records.append(row)
-    df = pd.DataFrame.from_records(records, columns=list(SCORE_REQUIRED + SCORE_OPTIONAL))
+    df = pd.DataFrame.from_records(records, columns=list(SCORE_REQUIRED + SCORE_OPTIONAL + extra))
     df = df.astype({"seed": "int64", "score": "float64"})
     return df
 
@@ -154,16 +155,21 @@ def load_run(run_dir: Path) -> RunData:
     if not run_dir.is_dir():
         raise HarnessError("run directory not found", file=run_dir)
     run = RunData(name=run_dir.name, path=run_dir, scores=read_scores(table("scores").path(run_dir)))
-    extra = table("lm_eval_scores").path(run_dir)
-    if extra.is_file():
-        run.scores = pd.concat([run.scores, read_scores(extra)], ignore_index=True)
+    manifest = None
     if (run_dir / "manifest.json").is_file():
         try:
-            name = read_manifest(run_dir).run_name.strip()
-            if name:
-                run.name = name
+            manifest = read_manifest(run_dir)
+            run.name = manifest.run_name.strip() or run.name
         except HarnessError as exc:
             run.notes.append(f"{exc.one_line()} (run named after its directory instead)")
+    extra = table("lm_eval_scores").path(run_dir)
+    if extra.is_file():
+        from harness.evaluate.lm_eval_rows import measured_now
+        from harness.manifest import RunManifest
+        lm, note = measured_now(read_scores(extra, extra=("checkpoint",)), manifest or RunManifest())
+        run.scores = pd.concat([run.scores, lm], ignore_index=True)
+        if note:
+            run.notes.append(note)
     for attr, name, reader in (("costs", "train_costs", read_costs), ("dynamics", "dynamics", read_dynamics)):
         fpath = table(name).path(run_dir)
         fname = fpath.name

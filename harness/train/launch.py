@@ -29,8 +29,9 @@ from harness.store import atomic_write_json
 
 def accelerate_config_path(name: str) -> Path:
     """TRL's shipped accelerate config of that name, or the file `name` names."""
-    import trl
-    shipped = Path(trl.__file__).parent / "accelerate_configs" / f"{name}.yaml"
+    from importlib.util import find_spec
+    # where trl lies, without importing it (seconds): every config load checks this field
+    shipped = Path(find_spec("trl").origin).parent / "accelerate_configs" / f"{name}.yaml"
     if shipped.is_file():
         return shipped
     if Path(name).is_file():

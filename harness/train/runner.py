@@ -18,6 +18,7 @@ from trl import DPOConfig, SFTConfig, SFTTrainer
 from harness.methods.base import Method
 from harness.models.load import load_model, load_tokenizer
 from harness.train.adapter import MethodTrainer
+from harness.train.pairs import pair_report
 from harness.train.progress import RichProgressCallback
 
 
@@ -144,7 +145,8 @@ def train_method(method: Method, start_dir: str, dataset: Dataset, spec, stage_d
     """Train one method from the starting checkpoint. `dataset` already carries the shared
     reference columns when the method needs them (with LoRA they were computed by the base
     model, which is the policy with its adapters disabled). `probes`: training probe name
-    (harness.analyses) -> its inputs. Returns (cost/log info, the probes' {table: rows})."""
+    (harness.analyses) -> its inputs. Returns (cost/log info, the probes' {table: rows}); the
+    info's "pairs" holds the pairs trained on and dropped per source (harness.train.pairs)."""
     from harness.analyses import analysis
     t0 = time.time()
     tokenizer = load_tokenizer(start_dir)
@@ -161,4 +163,5 @@ def train_method(method: Method, start_dir: str, dataset: Dataset, spec, stage_d
     info = _finish(trainer, start_dir, stage_dir, tokenizer, t0, peft, dtype)
     info["resumed_from"] = resume
     info["ref_forward_batches"] = trainer.ref_forward_batches
+    info["pairs"] = pair_report(dataset, trainer.train_dataset, spec.max_length)  # TRL drops pairs silently
     return info, {table: rows for m in measures for table, rows in m.tables().items()}

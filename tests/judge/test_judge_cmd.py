@@ -44,13 +44,18 @@ def test_single_mode_dry_run_and_cache(judge, questions, tmp_path):
     dry = _judge(judge, questions, out, *files, "--dry-run")
     assert "dry run: 16 judgments: 16 requests to send (0 already cached)" in dry and judge.requests == 0
     done = _judge(judge, questions, out, *files)
-    assert "16 judged, 0 failed" in done and judge.requests == 16
+    assert "16 judged (0 without a new request), 0 failed" in done and judge.requests == 16
+    assert "$0.0000 spent" not in done
     mode, table, duplicates = show_result(out)
     assert mode == "single" and set(table) == {"llama-13b", "vicuna-13b-v1.3"} and duplicates == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["judge"][1] for r in rows} >= {"single-v1", "single-math-v1", "single-v1-multi-turn"}
     again = _judge(judge, questions, out, *files, "--dry-run")
     assert "16 requests" not in again and "0 requests to send (16 already cached)" in again
+    # a fully cached rerun sends nothing and says it spent nothing (it said "$7.04 spent")
+    rerun = _judge(judge, questions, out, *files)
+    assert judge.requests == 16
+    assert "16 judged (16 without a new request), 0 failed (asked again on the next call), nothing spent (no request sent)" in rerun
 
 
 def test_pairwise_baseline_and_all(judge, questions, tmp_path):

@@ -47,7 +47,7 @@ def test_unset_key_is_not_judged_with_reason(tmp_path, loopback, monkeypatch):
 def test_bad_judge_config_is_bad_input(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("run_name: j\nmodel: {embedded: {}}\nmethods: [dpo]\ntasks: [mt_bench]\n"
-                    "judge: {base_url: x, model: m, bogus: 1}\n")
+                    "judge: {base_url: 'http://127.0.0.1:1/v1', model: m, bogus: 1}\n")
     with pytest.raises(HarnessError) as err:
         load_config(path)
     assert err.value.one_line() == f"{path}: judge.bogus: unknown field"
