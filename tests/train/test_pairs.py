@@ -58,6 +58,6 @@ def test_pair_report_matches_ids_not_positions():
         "uf": {"pairs": 2, "trained": 1, "dropped": {DROPPED: 1}, "truncated": 1},
         "hh": {"pairs": 1, "trained": 1, "dropped": {}, "truncated": 0}}
     assert pairs_line(pair_report(rows, kept, 100), 100) == (
-        f"preference pairs trained on: uf 1 of 2 (1 dropped: the prompt alone fills max_length 100 tokens); hh 1 of 1")
+        "preference pairs trained on: uf 1 of 2 (1 dropped: the prompt alone fills max_length 100 tokens); hh 1 of 1")
     whole = Dataset.from_list([{"id": "c", "prompt_ids": [1], "chosen_ids": [2], "rejected_ids": [3]}])
     assert pairs_line(pair_report(rows.select([2]), whole, 10), 10) is None
