@@ -56,7 +56,7 @@ class PreferenceSource(Strict):
     def _known_loader(cls, v: str) -> str:
         from harness.data import LOADERS
         if v not in LOADERS:
-            raise ValueError(f"unknown data loader {v!r}; valid: {', '.join(LOADERS.names())}")
+            raise ValueError(LOADERS.unknown(v))
         return v
 
 
@@ -183,7 +183,7 @@ class GenerationSpec(Strict):
     def _known_backend(cls, v: str) -> str:
         from harness.generate.base import BACKENDS
         if v != "auto" and v not in BACKENDS:
-            raise ValueError(f"unknown generation backend {v!r}; valid: auto, {', '.join(BACKENDS.names())}")
+            raise ValueError(BACKENDS.unknown(v, also=("auto",)))
         return v
 
 

@@ -51,12 +51,16 @@ class Registry(Generic[T]):
 
     def get(self, name: str, *, file: str | None = None, field: str | None = None) -> T:
         if name not in self:
-            choices = self.names()
-            close = difflib.get_close_matches(name, choices, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise HarnessError(f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(choices)}",
-                               file=file, field=field)
+            raise HarnessError(self.unknown(name), file=file, field=field)
         return self._items[name]
+
+    def unknown(self, name: str, also: tuple[str, ...] = ()) -> str:
+        """The message for an unknown name: a close match and the valid names (`also` are valid
+        values beside the registered ones, e.g. "auto")."""
+        choices = [*also, *self.names()]
+        close = difflib.get_close_matches(name, choices, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(choices)}"
 
     def names(self) -> list[str]:
         self.load_plugins()
