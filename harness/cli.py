@@ -96,6 +96,23 @@ def list_methods() -> None:
         typer.echo(f"{name:8s} {ref:13s} {params:32s} {cls.paper}")
 
 
+@app.command("check-method")
+def check_method(names: Optional[list[str]] = typer.Argument(None, help="registered method names (default: all)")) -> None:
+    """Run the shared property checks on methods, a plug-in's too (harness.methods.checks)."""
+    from harness.methods import METHODS
+    from harness.methods.checks import run_checks
+    failed = 0
+    try:
+        for name in names or METHODS.names():
+            for check, reason in run_checks(name).items():
+                typer.echo(f"{name:10s} {check:26s} {'ok' if reason is None else 'FAIL ' + reason}")
+                failed += reason is not None
+    except HarnessError as exc:
+        _fail(exc)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command("list-tasks")
 def list_tasks(tasks_dir: list[Path] = typer.Option([], "--tasks-dir")) -> None:
     """Tasks found in tasks/ (and --tasks-dir folders)."""

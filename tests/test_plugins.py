@@ -130,6 +130,15 @@ def test_installed_plugin_is_listed(installed_plugin):
     assert any(x.startswith("echo_word") and "Repeat a word" in x for x in tasks.stdout.splitlines())
 
 
+def test_check_method_runs_the_shared_checks_on_a_plugin(installed_plugin):
+    proc = _cli(installed_plugin, "check-method", "half_dpo")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [x.split() for x in proc.stdout.splitlines()]
+    assert len(lines) >= 6 and all(x[0] == "half_dpo" and x[2] == "ok" for x in lines)
+    typo = _cli(installed_plugin, "check-method", "half_dop")
+    assert typo.returncode == 2 and "did you mean 'half_dpo'?" in typo.stderr
+
+
 @pytest.mark.slow
 def test_run_trains_the_plugin_method_and_scores_the_plugin_task(installed_plugin, tmp_path):
     cfg = tmp_path / "plugin.yaml"
