@@ -18,7 +18,11 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """--method NAME: keep the tests parametrized with that method name and its test_method_NAME.py."""
+    """Every test under tests/e2e is `slow` (`pytest -m "not slow"` is the everyday tier);
+    --method NAME keeps only the tests parametrized with that method name and its test_method_NAME.py."""
+    for item in items:
+        if "e2e" in Path(str(item.fspath)).relative_to(REPO).parts:
+            item.add_marker(pytest.mark.slow)
     chosen = set(config.getoption("--method"))
     if not chosen:
         return
