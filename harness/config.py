@@ -4,6 +4,7 @@ Errors read like ``tasks/runs/quickstart.yaml: methods[2] (dpop).lambda_: must b
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +68,12 @@ class DataSpec(Strict):
     preference_extra: list[PreferenceSource] = Field(default_factory=list)
 
 
+#: transformers' reporting integrations (transformers.integrations.INTEGRATION_TO_CALLBACK), each
+#: needing its own package (tensorboard, wandb, mlflow, ...).
+TRACKERS = ("azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "kubeflow", "mlflow",
+            "neptune", "swanlab", "tensorboard", "trackio", "wandb")
+
+
 class OptimSpec(Strict):
     """The TRL/transformers training arguments a real run needs. `batch_size` is per device; the
     global batch is batch_size x devices x gradient_accumulation_steps."""
@@ -85,6 +92,21 @@ class OptimSpec(Strict):
     adam_beta2: float = Field(0.999, ge=0, lt=1)
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(256, ge=8)
+    # How training is logged, not what it computes: `exclude` keeps it out of model_dump, so out of
+    # every cache key (changing it retrains nothing) and out of the manifest's config.
+    report_to: list[str] = Field(default_factory=list, exclude=True,
+                                 description="training curves to these trackers, e.g. [tensorboard] or [wandb] "
+                                             "(each job's under <stage>/trainer/runs/)")
+
+    @field_validator("report_to")
+    @classmethod
+    def _known_trackers(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name not in TRACKERS:
+                close = difflib.get_close_matches(name, TRACKERS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown tracker {name!r}{hint}; valid: {', '.join(TRACKERS)}")
+        return v
 
     @model_validator(mode="after")
     def _steps_or_epochs(self):
@@ -276,7 +298,7 @@ class RunConfig(Strict):
         """The run's `train` section with the method's own overrides applied."""
         if not spec.train:
             return self.train
-        base = self.train.model_dump(exclude_unset=True)
+        base = self.train.model_dump(exclude_unset=True) | {"report_to": self.train.report_to}
         if "num_epochs" in spec.train:
             base.pop("max_steps", None)
         if "max_steps" in spec.train:
