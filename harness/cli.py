@@ -31,7 +31,7 @@ def _quiet_libraries() -> None:
 
 @app.command()
 def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/runs/quickstart.yaml"),
-        set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20"),
+        set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20, --set methods[1].params.beta=0.2"),
         tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="extra folder of task files"),
         skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows",
                                            help="skip malformed data rows (recorded in the manifest)"),
