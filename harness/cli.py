@@ -31,7 +31,8 @@ def _quiet_libraries() -> None:
 
 @app.command()
 def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/runs/quickstart.yaml"),
-        set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20, --set methods[1].params.beta=0.2"),
+        set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20, "
+                                                          "--set methods[1].params.beta=0.2"),
         tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="extra folder of task files"),
         skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows",
                                            help="skip malformed data rows (recorded in the manifest)"),
@@ -49,6 +50,7 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
     from harness.config import load_config, skip_bad_rows_everywhere
     from harness.console import console, quiet_terminal
     from harness.pipeline import Pipeline
+    from harness.store import default_cache_dir
     try:
         overrides = list(set_)
         cfg = load_config(config, overrides)
@@ -64,15 +66,28 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
         runner = load_object(EXECUTORS.get(executor, field="--executor"))(address=ray_address, log_dir=log.parent,
                                                                           isolate=isolate_jobs)
         runner.check()  # Ray missing or an address that does not answer: before any work
+        unfinished = log.parent / "unfinished"  # there while a run of this config has not finished
+        cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+        if unfinished.exists():
+            console.print(f"resuming {cfg.run_name}: its last run did not finish; finished stages come from the "
+                          f"cache ({cache}) and an interrupted training continues from its last checkpoint",
+                          soft_wrap=True, highlight=False)
+        unfinished.parent.mkdir(parents=True, exist_ok=True)
+        unfinished.touch()
         try:
             with quiet_terminal(log, verbose):
                 out = Pipeline(cfg, config, runner).run()
+        except KeyboardInterrupt:
+            console.print(f"interrupted: finished stages and training checkpoints are kept in {cache}; "
+                          "run the same command again to resume", soft_wrap=True, highlight=False)
+            raise typer.Exit(130) from None
         finally:
             runner.close()
+        unfinished.unlink(missing_ok=True)
         if not verbose:
             console.print(f"library output: {log}")
-        console.print(_table_only((out / "leaderboard.md").read_text()), markup=False, highlight=False,
-                      soft_wrap=True)
+        # the leaderboard is the result: stdout (`harness run cfg.yaml > out.txt`); progress is on stderr
+        typer.echo(_table_only((out / "leaderboard.md").read_text()))
     except HarnessError as exc:
         _fail(exc)
 
