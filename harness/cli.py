@@ -169,17 +169,26 @@ def lm_eval(run: Path = typer.Argument(..., help="a finished run directory (resu
                                                              "(default: the harness's tasks/lm_eval)"),
             models: Optional[str] = typer.Option(None, "--models", help="only these rows (comma-separated)"),
             cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="the run's cache (default: its config's)"),
-            force: bool = typer.Option(False, "--force", help="evaluate again even when cached")) -> None:
+            force: bool = typer.Option(False, "--force", help="evaluate again even when cached"),
+            verbose: bool = typer.Option(False, "--verbose",
+                                         help="print library output too (otherwise in <run>/logs/lm_eval.log)")) -> None:
     """Run lm-eval tasks on every checkpoint of a run; writes <run>/lm_eval/ and <run>/lm_eval_scores.csv."""
     _quiet_libraries()
+    from harness.console import quiet_terminal
     from harness.evaluate.lm_eval import DEFAULT_INCLUDE_PATH, run_lm_eval
     whole = limit is not None and float(limit).is_integer() and limit >= 1
+    log = run / "logs" / "lm_eval.log"
     try:
-        summary = run_lm_eval(run, tasks.split(","), backend=backend, limit=int(limit) if whole else limit,
-                              include_path=include_path or DEFAULT_INCLUDE_PATH, cache_dir=cache_dir,
-                              models=models.split(",") if models else None, force=force)
+        if not run.is_dir():
+            raise HarnessError("run directory not found", file=run)
+        with quiet_terminal(log, verbose):  # vLLM's and lm-eval's output (and git's) go to the log
+            summary = run_lm_eval(run, tasks.split(","), backend=backend, limit=int(limit) if whole else limit,
+                                  include_path=include_path or DEFAULT_INCLUDE_PATH, cache_dir=cache_dir,
+                                  models=models.split(",") if models else None, force=force)
     except HarnessError as exc:
         _fail(exc)
+    if not verbose:
+        typer.echo(f"library output: {log}", err=True)
     for row, info in summary["models"].items():
         for task, metrics in info["results"].items():
             shown = ", ".join(f"{name.replace(',none', '').replace(',', '@')}={value:.4g}"
@@ -188,7 +197,7 @@ def lm_eval(run: Path = typer.Argument(..., help="a finished run directory (resu
             typer.echo(f"{row:12s} {task:28s} {shown}" + ("  (cached)" if info["cached"] else ""))
     for row, reason in summary["errors"].items():
         typer.echo(f"{row:12s} error: {reason}", err=True)
-    typer.echo(f"backend: {summary['backend']}; {summary['rows']} rows: {summary['scores_csv']}")
+    typer.echo(f"backend: {summary['backend']}; {summary['rows']} rows: {summary['scores_csv']}", err=True)
     if summary["errors"]:
         raise typer.Exit(1)
 

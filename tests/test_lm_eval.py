@@ -259,3 +259,19 @@ def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
     for m in ("a", "b"):  # and each engine answers as transformers does on that checkpoint (greedy)
         expected = [json.loads(x)["filtered_resps"] for x in (hf / "lm_eval" / f"{m}.samples.jsonl").read_text().splitlines()]
         assert samples[m] == expected, m
+
+
+def test_harness_lm_eval_keeps_library_noise_in_the_log(tiny_model_dir, tmp_path):
+    """The terminal gets the scores (stdout) and two notes (stderr); lm-eval's, transformers' and
+    git's output (lm-eval asks git for a commit hash: "fatal: not a git repository") go to the log."""
+    run = _fake_run(tmp_path, {"sft": str(tiny_model_dir)})
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "lm-eval", str(run), "--tasks",
+                           "harness_synthetic_arith", "--backend", "hf", "--limit", "2"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE,
+                                                                             "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [line.split()[:2] for line in proc.stdout.splitlines()] == [["sft", "harness_synthetic_arith"]]
+    notes = proc.stderr.splitlines()
+    assert len(notes) == 2 and notes[0].startswith("library output: ") and notes[1].startswith("backend: hf;")
+    log = (run / "logs" / "lm_eval.log").read_text()
+    assert "harness_synthetic_arith" in log  # lm-eval's own report went there
