@@ -81,6 +81,7 @@ def test_hooks_match_the_harness_metrics():
     assert u.process_text({"reference": "a b c"}, [""]) == {"bleu4": 0.0, "rougeL": 0.0}
 
 
+@pytest.mark.slow
 def test_lm_eval_cli_runs_our_task_from_any_directory(tiny_model_dir, tmp_path):
     """`lm_eval run --include_path tasks/lm_eval` offline, from a CWD that is not the repo."""
     out = tmp_path / "out"
@@ -106,6 +107,7 @@ def test_lm_eval_cli_runs_our_task_from_any_directory(tiny_model_dir, tmp_path):
 # ----------------------------------------------------------------------------- harness lm-eval
 
 
+@pytest.mark.slow
 def test_run_lm_eval_on_run_dir(tiny_model_dir, tmp_path):
     run = _fake_run(tmp_path, {"sft": str(tiny_model_dir)})
     (run / "scores.csv").write_text(",".join(SCORE_COLUMNS) + "\nsft,3,synthetic_arith,exact_match,a-0,,100.0,ok,\n")
@@ -261,6 +263,7 @@ def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
         assert samples[m] == expected, m
 
 
+@pytest.mark.slow
 def test_harness_lm_eval_keeps_library_noise_in_the_log(tiny_model_dir, tmp_path):
     """The terminal gets the scores (stdout) and two notes (stderr); lm-eval's, transformers' and
     git's output (lm-eval asks git for a commit hash: "fatal: not a git repository") go to the log."""
