@@ -31,7 +31,8 @@ def _quiet_libraries() -> None:
 
 @app.command()
 def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/runs/quickstart.yaml"),
-        set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20"),
+        set_: list[str] = typer.Option([], "--set", help="override a config field: --set train.max_steps=20, "
+                                                          "--set methods[1].params.beta=0.2"),
         tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="extra folder of task files"),
         skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows",
                                            help="skip malformed data rows (recorded in the manifest)"),
@@ -49,6 +50,7 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
     from harness.config import load_config, skip_bad_rows_everywhere
     from harness.console import console, quiet_terminal
     from harness.pipeline import Pipeline
+    from harness.store import default_cache_dir
     try:
         overrides = list(set_)
         cfg = load_config(config, overrides)
@@ -64,15 +66,28 @@ def run(config: Path = typer.Argument(..., help="run config YAML, e.g. tasks/run
         runner = load_object(EXECUTORS.get(executor, field="--executor"))(address=ray_address, log_dir=log.parent,
                                                                           isolate=isolate_jobs)
         runner.check()  # Ray missing or an address that does not answer: before any work
+        unfinished = log.parent / "unfinished"  # there while a run of this config has not finished
+        cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+        if unfinished.exists():
+            console.print(f"resuming {cfg.run_name}: its last run did not finish; finished stages come from the "
+                          f"cache ({cache}) and an interrupted training continues from its last checkpoint",
+                          soft_wrap=True, highlight=False)
+        unfinished.parent.mkdir(parents=True, exist_ok=True)
+        unfinished.touch()
         try:
             with quiet_terminal(log, verbose):
                 out = Pipeline(cfg, config, runner).run()
+        except KeyboardInterrupt:
+            console.print(f"interrupted: finished stages and training checkpoints are kept in {cache}; "
+                          "run the same command again to resume", soft_wrap=True, highlight=False)
+            raise typer.Exit(130) from None
         finally:
             runner.close()
+        unfinished.unlink(missing_ok=True)
         if not verbose:
             console.print(f"library output: {log}")
-        console.print(_table_only((out / "leaderboard.md").read_text()), markup=False, highlight=False,
-                      soft_wrap=True)
+        # the leaderboard is the result: stdout (`harness run cfg.yaml > out.txt`); progress is on stderr
+        typer.echo(_table_only((out / "leaderboard.md").read_text()))
     except HarnessError as exc:
         _fail(exc)
 
@@ -94,6 +109,23 @@ def list_methods() -> None:
         params = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Params)) or "-"
         ref = "reference" if cls.needs_reference else "no reference"
         typer.echo(f"{name:8s} {ref:13s} {params:32s} {cls.paper}")
+
+
+@app.command("check-method")
+def check_method(names: Optional[list[str]] = typer.Argument(None, help="registered method names (default: all)")) -> None:
+    """Run the shared property checks on methods, a plug-in's too (harness.methods.checks)."""
+    from harness.methods import METHODS
+    from harness.methods.checks import run_checks
+    failed = 0
+    try:
+        for name in names or METHODS.names():
+            for check, reason in run_checks(name).items():
+                typer.echo(f"{name:10s} {check:26s} {'ok' if reason is None else 'FAIL ' + reason}")
+                failed += reason is not None
+    except HarnessError as exc:
+        _fail(exc)
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("list-tasks")
@@ -137,17 +169,26 @@ def lm_eval(run: Path = typer.Argument(..., help="a finished run directory (resu
                                                              "(default: the harness's tasks/lm_eval)"),
             models: Optional[str] = typer.Option(None, "--models", help="only these rows (comma-separated)"),
             cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="the run's cache (default: its config's)"),
-            force: bool = typer.Option(False, "--force", help="evaluate again even when cached")) -> None:
+            force: bool = typer.Option(False, "--force", help="evaluate again even when cached"),
+            verbose: bool = typer.Option(False, "--verbose",
+                                         help="print library output too (otherwise in <run>/logs/lm_eval.log)")) -> None:
     """Run lm-eval tasks on every checkpoint of a run; writes <run>/lm_eval/ and <run>/lm_eval_scores.csv."""
     _quiet_libraries()
+    from harness.console import quiet_terminal
     from harness.evaluate.lm_eval import DEFAULT_INCLUDE_PATH, run_lm_eval
     whole = limit is not None and float(limit).is_integer() and limit >= 1
+    log = run / "logs" / "lm_eval.log"
     try:
-        summary = run_lm_eval(run, tasks.split(","), backend=backend, limit=int(limit) if whole else limit,
-                              include_path=include_path or DEFAULT_INCLUDE_PATH, cache_dir=cache_dir,
-                              models=models.split(",") if models else None, force=force)
+        if not run.is_dir():
+            raise HarnessError("run directory not found", file=run)
+        with quiet_terminal(log, verbose):  # vLLM's and lm-eval's output (and git's) go to the log
+            summary = run_lm_eval(run, tasks.split(","), backend=backend, limit=int(limit) if whole else limit,
+                                  include_path=include_path or DEFAULT_INCLUDE_PATH, cache_dir=cache_dir,
+                                  models=models.split(",") if models else None, force=force)
     except HarnessError as exc:
         _fail(exc)
+    if not verbose:
+        typer.echo(f"library output: {log}", err=True)
     for row, info in summary["models"].items():
         for task, metrics in info["results"].items():
             shown = ", ".join(f"{name.replace(',none', '').replace(',', '@')}={value:.4g}"
@@ -157,7 +198,7 @@ def lm_eval(run: Path = typer.Argument(..., help="a finished run directory (resu
     for row, reason in summary["errors"].items():
         typer.echo(f"{row:12s} error: {reason}", err=True)
     typer.echo(f"backend: {summary['backend']}; {summary['rows']} rows from this call, {summary['rows_in_file']} "
-               f"in all: {summary['scores_csv']}")
+               f"in all: {summary['scores_csv']}", err=True)
     if summary["errors"]:
         raise typer.Exit(1)
 

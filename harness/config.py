@@ -4,6 +4,8 @@ Errors read like ``tasks/runs/quickstart.yaml: methods[2] (dpop).lambda_: must b
 """
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,7 +58,7 @@ class PreferenceSource(Strict):
     def _known_loader(cls, v: str) -> str:
         from harness.data import LOADERS
         if v not in LOADERS:
-            raise ValueError(f"unknown data loader {v!r}; valid: {', '.join(LOADERS.names())}")
+            raise ValueError(LOADERS.unknown(v))
         return v
 
     @model_validator(mode="after")
@@ -93,6 +95,12 @@ class DataSpec(Strict):
         return v
 
 
+#: transformers' reporting integrations (transformers.integrations.INTEGRATION_TO_CALLBACK), each
+#: needing its own package (tensorboard, wandb, mlflow, ...).
+TRACKERS = ("azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "kubeflow", "mlflow",
+            "neptune", "swanlab", "tensorboard", "trackio", "wandb")
+
+
 class OptimSpec(Strict):
     """The TRL/transformers training arguments a real run needs. `batch_size` is per device; the
     global batch is batch_size x devices x gradient_accumulation_steps."""
@@ -111,6 +119,21 @@ class OptimSpec(Strict):
     adam_beta2: float = Field(0.999, ge=0, lt=1)
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(256, ge=8)
+    # How training is logged, not what it computes: `exclude` keeps it out of model_dump, so out of
+    # every cache key (changing it retrains nothing) and out of the manifest's config.
+    report_to: list[str] = Field(default_factory=list, exclude=True,
+                                 description="training curves to these trackers, e.g. [tensorboard] or [wandb] "
+                                             "(each job's under <stage>/trainer/runs/)")
+
+    @field_validator("report_to")
+    @classmethod
+    def _known_trackers(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name not in TRACKERS:
+                close = difflib.get_close_matches(name, TRACKERS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown tracker {name!r}{hint}; valid: {', '.join(TRACKERS)}")
+        return v
 
     @model_validator(mode="after")
     def _steps_or_epochs(self):
@@ -209,7 +232,7 @@ class GenerationSpec(Strict):
     def _known_backend(cls, v: str) -> str:
         from harness.generate.base import BACKENDS
         if v != "auto" and v not in BACKENDS:
-            raise ValueError(f"unknown generation backend {v!r}; valid: auto, {', '.join(BACKENDS.names())}")
+            raise ValueError(BACKENDS.unknown(v, also=("auto",)))
         return v
 
 
@@ -310,7 +333,7 @@ class RunConfig(Strict):
         """The run's `train` section with the method's own overrides applied."""
         if not spec.train:
             return self.train
-        base = self.train.model_dump(exclude_unset=True)
+        base = self.train.model_dump(exclude_unset=True) | {"report_to": self.train.report_to}
         if "num_epochs" in spec.train:
             base.pop("max_steps", None)
         if "max_steps" in spec.train:
@@ -344,19 +367,54 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """`--set a.b=v` pairs to a nested dict; values parsed as YAML scalars."""
-    out: dict[str, Any] = {}
+_KEY_PART = re.compile(r"([A-Za-z_][\w-]*)((?:\[\d+\])*)")
+
+
+def _override_path(key: str) -> list[str | int]:
+    """`methods[1].params.beta` -> ["methods", 1, "params", "beta"]."""
+    steps: list[str | int] = []
+    for part in key.split("."):
+        m = _KEY_PART.fullmatch(part)
+        if not m:
+            raise HarnessError(f"--set {key}: cannot read {part!r} (write a.b, or a[0].b for a list item)")
+        steps += [m.group(1), *(int(i) for i in re.findall(r"\d+", m.group(2)))]
+    return steps
+
+
+def apply_overrides(raw: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
+    """`--set a.b=v` and `--set methods[1].params.beta=0.2` onto a loaded config, in order; values
+    are YAML, a mapping merges into the one there. A list item must exist; a bare name in a list
+    (`methods: [dpo]`) is short for `{name: dpo}`, so its fields can be set."""
     for pair in pairs:
         if "=" not in pair:
             raise HarnessError(f"--set expects key=value, got {pair!r}")
-        key, value = pair.split("=", 1)
-        node = out
-        parts = key.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = yaml.safe_load(value)
-    return out
+        key, text = pair.split("=", 1)
+        steps = _override_path(key)
+        node: Any = raw
+        for i, step in enumerate(steps):
+            where = _loc(tuple(steps[:i])) or "the config"
+            if isinstance(step, int):
+                if not isinstance(node, list):
+                    raise HarnessError(f"--set {key}: {where} is not a list")
+                if step >= len(node):
+                    raise HarnessError(f"--set {key}: {where} has {len(node)} item(s), no [{step}]")
+            elif not isinstance(node, dict):
+                raise HarnessError(f"--set {key}: {where} is not a mapping")
+            if i == len(steps) - 1:
+                value = yaml.safe_load(text)
+                old = node[step] if isinstance(step, int) else node.get(step)
+                node[step] = _merge(dict(old), value) if isinstance(value, dict) and isinstance(old, dict) else value
+                break
+            child = node[step] if isinstance(step, int) else node.get(step)
+            if child is None:
+                if isinstance(steps[i + 1], int):
+                    raise HarnessError(f"--set {key}: {_loc(tuple(steps[:i + 1]))} is not in the config")
+                child = {}
+            elif isinstance(child, str) and isinstance(node, list):
+                child = {"name": child}
+            node[step] = child
+            node = child
+    return raw
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -382,7 +440,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
                            row=mark.line + 1 if mark else None) from None
     if not isinstance(raw, dict):
         raise HarnessError("expected a mapping at the top level", file=path)
-    raw = _merge(raw, parse_overrides(overrides or []))
+    raw = apply_overrides(raw, overrides or [])
     try:
         cfg = RunConfig.model_validate(raw)
     except ValidationError as exc:

@@ -11,6 +11,37 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser):
+    parser.addoption("--method", action="append", default=[], metavar="NAME",
+                     help="only the tests of this registered method (repeatable): the shared property "
+                          "checks (a plug-in's too) and, for a shipped method, its hand values")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/e2e is `slow` (`pytest -m "not slow"` is the everyday tier);
+    --method NAME keeps only the tests parametrized with that method name and its test_method_NAME.py."""
+    for item in items:
+        if "e2e" in Path(str(item.fspath)).relative_to(REPO).parts:
+            item.add_marker(pytest.mark.slow)
+    chosen = set(config.getoption("--method"))
+    if not chosen:
+        return
+    from harness.errors import HarnessError
+    from harness.methods import METHODS
+    for name in chosen:
+        try:
+            METHODS.get(name, field="--method")
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.one_line()) from None
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        mine = params.get("name") in chosen or Path(str(item.fspath)).stem in {f"test_method_{n}" for n in chosen}
+        (keep if mine else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A 2-layer Llama (head_dim 64) with a tokenizer trained on synthetic data, briefly SFT-ed so

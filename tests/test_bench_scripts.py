@@ -11,6 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_bench_ref_cache_tiny(tmp_path):
     out = tmp_path / "ref_cache.json"
     proc = subprocess.run([sys.executable, "scripts/bench_ref_cache.py", "--steps", "2", "--n-preference", "8",

@@ -37,9 +37,9 @@ def test_quickstart_config_loads():
     (BASE + "train: {learning_rate: -1}\n", "train.learning_rate: input should be greater than 0"),
     ("run_name: [unclosed\n", "invalid YAML"),
     (BASE + "generation: {backend: vlm}\n",
-     "generation.backend: unknown generation backend 'vlm'; valid: auto, hf, vllm"),
+     "generation.backend: unknown generation backend 'vlm' (did you mean 'vllm'?); valid: auto, hf, vllm"),
     (BASE + "data: {preference_extra: [{loader: ultrafeedbak, path: x.jsonl}]}\n",
-     "data.preference_extra[0].loader: unknown data loader 'ultrafeedbak'; valid: generic,"),
+     "data.preference_extra[0].loader: unknown data loader 'ultrafeedbak' (did you mean 'ultrafeedback'?); valid: generic,"),
     (BASE + "seeds: [0, 1, 0]\n", "seeds: seeds repeat a value: [0, 1, 0]"),
     (BASE + "seeds: []\n", "seeds: list should have at least 1 item"),
 ])

@@ -82,6 +82,7 @@ def test_hooks_match_the_harness_metrics():
     assert u.process_text({"reference": "a b c"}, [""]) == {"bleu4": 0.0, "rougeL": 0.0}
 
 
+@pytest.mark.slow
 def test_lm_eval_cli_runs_our_task_from_any_directory(tiny_model_dir, tmp_path):
     """`lm_eval run --include_path tasks/lm_eval` offline, from a CWD that is not the repo."""
     out = tmp_path / "out"
@@ -107,6 +108,7 @@ def test_lm_eval_cli_runs_our_task_from_any_directory(tiny_model_dir, tmp_path):
 # ----------------------------------------------------------------------------- harness lm-eval
 
 
+@pytest.mark.slow
 def test_run_lm_eval_on_run_dir(tiny_model_dir, tmp_path):
     run = _fake_run(tmp_path, {"sft": str(tiny_model_dir)})
     (run / "scores.csv").write_text(",".join(SCORE_COLUMNS) + "\nsft,3,synthetic_arith,exact_match,a-0,,100.0,ok,\n")
@@ -260,3 +262,20 @@ def test_run_lm_eval_vllm_backend(tiny_model_dir, tmp_path):
     for m in ("a", "b"):  # and each engine answers as transformers does on that checkpoint (greedy)
         expected = [json.loads(x)["filtered_resps"] for x in (hf / "lm_eval" / f"{m}.samples.jsonl").read_text().splitlines()]
         assert samples[m] == expected, m
+
+
+@pytest.mark.slow
+def test_harness_lm_eval_keeps_library_noise_in_the_log(tiny_model_dir, tmp_path):
+    """The terminal gets the scores (stdout) and two notes (stderr); lm-eval's, transformers' and
+    git's output (lm-eval asks git for a commit hash: "fatal: not a git repository") go to the log."""
+    run = _fake_run(tmp_path, {"sft": str(tiny_model_dir)})
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "lm-eval", str(run), "--tasks",
+                           "harness_synthetic_arith", "--backend", "hf", "--limit", "2"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE,
+                                                                             "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [line.split()[:2] for line in proc.stdout.splitlines()] == [["sft", "harness_synthetic_arith"]]
+    notes = proc.stderr.splitlines()
+    assert len(notes) == 2 and notes[0].startswith("library output: ") and notes[1].startswith("backend: hf;")
+    log = (run / "logs" / "lm_eval.log").read_text()
+    assert "harness_synthetic_arith" in log  # lm-eval's own report went there

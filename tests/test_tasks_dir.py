@@ -106,6 +106,7 @@ def test_broken_task_file_is_a_clear_error(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_run_scores_a_user_task_end_to_end(user_tasks, tmp_path):
     cfg = tmp_path / "userdir.yaml"
     cfg.write_text(CONFIG)

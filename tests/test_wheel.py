@@ -54,6 +54,7 @@ def test_wheel_holds_tasks_data_and_licences(wheel_env):
         assert name in names, name
 
 
+@pytest.mark.slow
 def test_installed_wheel_lists_tasks_and_runs_from_an_empty_directory(wheel_env):
     _, py, site, empty, env = wheel_env
     where = subprocess.run([str(py), "-c", "import harness; print(harness.__file__)"], cwd=empty, env=env,

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import HarnessError
 from harness.registry import Registry
 
-Tensor = torch.Tensor
-LossOutput = tuple[Tensor, dict[str, Tensor]]
+if TYPE_CHECKING:  # a method imports torch inside its loss, so listing methods imports no torch
+    from torch import Tensor
+LossOutput = tuple["Tensor", dict[str, "Tensor"]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +96,7 @@ def require(condition: bool, field: str, message: str) -> None:
 
 def log1mexp(x: Tensor) -> Tensor:
     """log(1 - exp(x)) for x < 0, computed stably (Maechler 2012)."""
+    import torch
     x = torch.clamp(x, max=-1e-7)
     return torch.where(x > -0.6931471805599453, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
 

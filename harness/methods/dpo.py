@@ -6,10 +6,12 @@ summed token log-probs. Same as TRL's ``loss_type="sigmoid"``.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import torch.nn.functional as F
+from harness.methods.base import LossOutput, Method, Params, method, require
 
-from harness.methods.base import LossOutput, Method, Params, Tensor, method, require
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +43,7 @@ class DPO(Method):
     Params = DPOParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch.nn.functional as F
         beta = self.params.beta
         h = reward_margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected)
         return -F.logsigmoid(beta * h), preference_metrics(policy_chosen, policy_rejected,

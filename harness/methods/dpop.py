@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-import torch.nn.functional as F
-
 from harness.methods.base import LossOutput, Method, Params, method, require
 from harness.methods.dpo import preference_metrics, reward_margin
 
@@ -36,6 +33,8 @@ class DPOP(Method):
     Params = DPOPParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch
+        import torch.nn.functional as F
         p = self.params
         penalty = torch.clamp(ref_chosen - policy_chosen, min=0)
         logits = reward_margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected) - p.lambda_ * penalty

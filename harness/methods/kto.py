@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 from harness.methods.base import LossOutput, Method, Params, method, require
 from harness.methods.dpo import preference_metrics
 
@@ -53,6 +51,7 @@ class KTO(Method):
     Params = KTOParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch
         p = self.params
         chosen_logratio = policy_chosen - ref_chosen
         rejected_logratio = policy_rejected - ref_rejected

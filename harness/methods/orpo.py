@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch.nn.functional as F
-
 from harness.methods.base import LossOutput, Method, Params, log1mexp, method, require
 
 
@@ -39,6 +37,7 @@ class ORPO(Method):
     Params = ORPOParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch.nn.functional as F
         ratio = log_odds(policy_chosen) - log_odds(policy_rejected)
         align = F.logsigmoid(ratio)
         nll = extras["chosen_nll"]

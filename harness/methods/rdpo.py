@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch.nn.functional as F
-
 from harness.methods.base import LossOutput, Method, Params, method, require
 from harness.methods.dpo import preference_metrics, reward_margin
 
@@ -43,6 +41,7 @@ class RDPO(Method):
     Params = RDPOParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch.nn.functional as F
         p = self.params
         length_gap = extras["chosen_len"] - extras["rejected_len"]
         h = reward_margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected)

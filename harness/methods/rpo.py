@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch.nn.functional as F
-
 from harness.methods.base import LossOutput, Method, Params, method, require
 from harness.methods.dpo import preference_metrics, reward_margin
 
@@ -44,6 +42,7 @@ class RPO(Method):
     Params = RPOParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch.nn.functional as F
         p = self.params
         h = reward_margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected)
         nll = extras["chosen_nll"]

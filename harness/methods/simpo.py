@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-import torch.nn.functional as F
-
 from harness.methods.base import LossOutput, Method, Params, method, require
 from harness.methods.dpo import preference_metrics
 
@@ -43,6 +40,8 @@ class SimPO(Method):
     Params = SimPOParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch
+        import torch.nn.functional as F
         p = self.params
         logits = p.beta * (policy_chosen - policy_rejected - p.gamma_beta_ratio)
         zero = torch.zeros_like(policy_chosen)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 from harness.methods.base import LossOutput, Method, Params, method, require
 from harness.methods.dpo import preference_metrics, reward_margin
 
@@ -39,6 +37,7 @@ class SLiC(Method):
     Params = SLiCParams
 
     def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras) -> LossOutput:
+        import torch
         beta = self.params.beta
         h = reward_margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected)
         return torch.relu(1 - beta * h), preference_metrics(policy_chosen, policy_rejected,

@@ -1,8 +1,6 @@
 """BLEU-4 with sacrebleu (13a tokenisation, exponential smoothing for sentence scores)."""
 from __future__ import annotations
 
-import sacrebleu
-
 from harness.metrics.base import Metric, metric
 from harness.types import SampleScore
 
@@ -16,6 +14,7 @@ class BLEU4(Metric):
     name = "bleu4"
 
     def score(self, answers, samples):
+        import sacrebleu  # imported when scoring, so listing metrics stays fast
         out = []
         for ans, s in zip(answers, samples):
             refs = s.references[-1:] if s.references else [""]
@@ -24,6 +23,7 @@ class BLEU4(Metric):
         return out
 
     def corpus(self, answers, samples):
+        import sacrebleu
         hyps = [_final(a) for a in answers]
         refs = [s.references[-1] if s.references else "" for s in samples]
         return float(sacrebleu.corpus_bleu(hyps, [refs]).score)

@@ -1,8 +1,6 @@
 """ROUGE-L F-measure with rouge-score (Porter stemming), reported on a 0-100 scale."""
 from __future__ import annotations
 
-from rouge_score import rouge_scorer
-
 from harness.metrics.base import Metric, metric
 from harness.metrics.bleu import _final
 from harness.types import SampleScore
@@ -13,6 +11,7 @@ class RougeL(Metric):
     name = "rougeL"
 
     def score(self, answers, samples):
+        from rouge_score import rouge_scorer  # imports nltk, scipy and scikit-learn: only when scoring
         scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
         out = []
         for ans, s in zip(answers, samples):

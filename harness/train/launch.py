@@ -73,7 +73,8 @@ def launch_train_method(method, start_dir: str, dataset, spec, stage_dir: Path, 
     (job_dir / "result.json").unlink(missing_ok=True)
     dataset.save_to_disk(str(job_dir / "dataset"))
     atomic_write_json(job_dir / "job.json", {
-        "method": method.name, "params": method.params.__dict__, "start_dir": start_dir, "spec": spec.model_dump(),
+        "method": method.name, "params": method.params.__dict__, "start_dir": start_dir,
+        "spec": spec.model_dump() | {"report_to": spec.report_to},  # report_to is left out of dumps
         "stage_dir": str(stage_dir), "seed": seed, "probes": probes, "peft": peft and peft.model_dump(),
         "dtype": dtype})
     import torch

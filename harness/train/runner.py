@@ -38,7 +38,8 @@ def _common_args(out: Path, spec, seed: int, dtype: str = "float32") -> dict:
                 max_grad_norm=spec.max_grad_norm, seed=seed, data_seed=seed, max_length=spec.max_length,
                 bf16=gpu and dtype != "float16", fp16=gpu and dtype == "float16",
                 logging_steps=log_every, save_strategy="steps",
-                save_steps=max(25, (spec.max_steps or 100) // 4), save_total_limit=1, report_to=[],
+                save_steps=max(25, (spec.max_steps or 100) // 4), save_total_limit=1,
+                report_to=list(spec.report_to),  # TensorBoard: <out>/runs/<date>_<host>/
                 use_cpu=not gpu, dataloader_num_workers=0,
                 disable_tqdm=True)  # harness.train.progress draws the bar; per-step logs go to the run's log
 

@@ -38,6 +38,7 @@ def _judge(judge, questions, out, *args):
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_single_mode_dry_run_and_cache(judge, questions, tmp_path):
     out = tmp_path / "gpt-4_single.jsonl"
     files = [str(ANSWERS / "llama-13b.jsonl.gz"), str(ANSWERS / "vicuna-13b-v1.3.jsonl.gz")]
@@ -70,6 +71,7 @@ def test_pairwise_baseline_and_all(judge, questions, tmp_path):
     assert len(pairs) == 3 and all(a < b for a, b in pairs)  # every unordered pair of 3 models once
 
 
+@pytest.mark.slow
 def test_budget_stops_cleanly_and_resumes(judge, questions, tmp_path):
     out = tmp_path / "all.jsonl"
     first = _judge(judge, questions, out, str(ANSWERS), "--mode", "pairwise-all", "--max-cost", "0.5")

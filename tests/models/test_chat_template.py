@@ -20,6 +20,7 @@ ROW = {"id": "x", "prompt": CONV, "chosen": [{"role": "assistant", "content": "1
        "rejected": [{"role": "assistant", "content": "12."}]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["smollm2_dir", "tiny_model_dir"])
 def test_train_and_generate_render_the_same_prompt(model, request, tmp_path):
     model_dir = request.getfixturevalue(model)

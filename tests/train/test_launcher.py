@@ -25,6 +25,7 @@ def _losses(stage) -> list[tuple[int, float]]:
     return [(h["step"], h["loss"]) for h in history if "loss" in h]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_two_gloo_processes_follow_one_process_at_the_same_global_batch(tiny_model_dir, tiny_splits, tmp_path):
     rows = [{k: r[k] for k in ("id", "prompt", "chosen", "rejected", "kind")} for r in tiny_splits.preference]
