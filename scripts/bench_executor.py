@@ -67,7 +67,7 @@ def main() -> None:
     result = {
         "benchmark": "harness run: local executor vs Ray executor (local instance, 127.0.0.1), each from an empty cache",
         "sizes": {"config": config, "generation_backend": a.backend,
-                  "jobs": len(local["stage_keys"])},
+                  "jobs": len(local["jobs"])},
         "wall_s": {"local": round(local_s, 3), "ray": round(ray_s, 3), "ratio_local_over_ray": r},
         "identical": same,
         "stage_wall_s": {"local": local["stage_wall_s"], "ray": on_ray["stage_wall_s"]},
