@@ -47,23 +47,23 @@ def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[None]:
         yield
         return
     terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8")
-    previous = console.file
+    previous = console._file  # None: whatever sys.stderr is when it writes (not the stream of this moment)
     with _fds_to(log_path):
         console.file = terminal
         try:
             yield
         finally:
-            console.file = previous
+            console._file = previous
             terminal.close()
 
 
 @contextmanager
 def all_output_to(log_path: Path) -> Iterator[None]:
     """A job on a worker has no terminal: its fds 1 and 2 and the console append to `log_path`."""
-    previous = console.file
+    previous = console._file
     with _fds_to(log_path) as log:
         console.file = log
         try:
             yield
         finally:
-            console.file = previous
+            console._file = previous
