@@ -119,6 +119,9 @@ class OptimSpec(Strict):
     adam_beta2: float = Field(0.999, ge=0, lt=1)
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(256, ge=8)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="mixed precision: auto = bf16 where the hardware runs it natively (CUDA, a CPU "
+                            "with AVX512-BF16 or AMX), else fp32 (harness.train.precision)")
     # How training is logged, not what it computes: `exclude` keeps it out of model_dump, so out of
     # every cache key (changing it retrains nothing) and out of the manifest's config.
     report_to: list[str] = Field(default_factory=list, exclude=True,
@@ -164,6 +167,8 @@ class OptimSpec(Strict):
 class TrainSpec(OptimSpec):
     logps_every: int = Field(10, ge=1, description="likelihood-dynamics probe interval (steps)")
     probe_pairs: int = Field(32, ge=1, description="held-out pairs per kind probed for dynamics")
+    group_by_length: bool = Field(False, description="preference batches of pairs of similar length (less "
+                                                     "padding); the starting-checkpoint SFT always groups")
     launcher: Literal["inprocess", "torchrun", "accelerate"] = Field(
         "inprocess", description="how one training job uses several devices (harness.train.launch)")
     processes: int = Field(1, ge=1, description="processes of one training job, one per device; batch_size is "

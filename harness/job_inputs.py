@@ -53,6 +53,7 @@ class ReferenceInputs(JobInputs):
     """Reference log-probs of the starting checkpoint on the preference rows at one length."""
     preference: str                 # rows digest
     max_length: int
+    precision: str                  # resolved: fp32, bf16 or fp16
     dtype: str
 
 

@@ -74,7 +74,9 @@ class Pipeline:
         if cfg.model.path is not None:
             path = check_source(cfg.model.path, self.config_path)
             source = ModelSource(str(path), source_digest(path), is_gguf(path), template)
-        return PlanEnv(self.cache, library_versions(), _has_cuda(), source, template)
+        from harness.train.precision import resolve_precision
+        return PlanEnv(self.cache, library_versions(), _has_cuda(), source, template,
+                       resolve_precision("auto", weights=cfg.model.dtype))
 
     # ---------------------------------------------------------------- stages
     def run(self) -> Path:
@@ -131,6 +133,7 @@ class Pipeline:
         return {"model": ckpt.row, "seed": ckpt.seed, "wall_s": info["wall_s"], "tokens": info["tokens"],
                 "steps": info["steps"], "global_batch": info.get("global_batch"),
                 "learning_rate": job.inputs.train.learning_rate, "max_length": job.inputs.train.max_length,
+                "precision": job.inputs.train.precision,
                 "pairs": info.get("pairs"),
                 "peft": job.inputs.peft.method if job.inputs.peft else "full",
                 "budget": choice.tried if choice else None, "chosen": choice.chosen if choice else None}
@@ -248,7 +251,7 @@ class Pipeline:
             total_wall_s=total, computed_this_run=self.computed, history=history, jobs=self.jobs,
             data=data.summary,
             training={name: {k: costs_by[(c.row, c.seed)][k] for k in ("global_batch", "learning_rate", "peft", "steps",
-                                                                       "max_length", "pairs")}
+                                                                       "max_length", "precision", "pairs")}
                       for name, c in plan.checkpoints.items() if (c.row, c.seed) in costs_by},
             checkpoints={name: relative_path(Path(c.at.dir), self.cache) for name, c in plan.checkpoints.items()},
             checkpoint_rows={name: CheckpointRow(model=c.row, seed=c.seed) for name, c in plan.checkpoints.items()},

@@ -45,6 +45,7 @@ class PlanEnv:
     has_cuda: bool = False
     source: ModelSource | None = None            # model.path, when the config names one
     chat_template: str | None = None             # model.chat_template's text
+    auto_precision: str = "fp32"                 # what `precision: auto` trains in here (harness.train.precision)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +110,13 @@ class Planner:
         self.plan = Plan()
         self.base, self.references = self._start()
 
+    def _precise(self, spec):
+        """A train or SFT section with `precision: auto` resolved for this machine: what a job trains
+        in is in its key and its record, and `auto` may resolve otherwise on another machine."""
+        if spec is None or spec.precision != "auto":
+            return spec
+        return spec.model_copy(update={"precision": self.env.auto_precision})
+
     def _job(self, kind: str, name: str, fn, inputs: JobInputs, upstream: dict[str, Upstream], *,
              resources: str, versions: str | None = None, units: int = 1) -> Job:
         spec = getattr(self.cfg.resources, resources)
@@ -140,18 +148,20 @@ class Planner:
         else:
             job = self._job("base", "base", base_job, BaseInputs(
                 embedded=cfg.model.embedded, chat_template=self.env.chat_template if cfg.model.embedded else None,
-                sft=cfg.sft, sft_chats=self.plan.rows_ref(self.data.sft_chats), peft=cfg.peft,
+                sft=self._precise(cfg.sft), sft_chats=self.plan.rows_ref(self.data.sft_chats), peft=cfg.peft,
                 dtype=cfg.model.dtype, seed=cfg.seed), {"source": source} if source else {}, resources="train")
             base = self._output(job)
         references = {}
-        lengths = sorted({cfg.train_for(p).max_length for m in cfg.methods
-                          for p in points_tried(cfg, m) if build_method(p.name, p.params).needs_reference})
-        for max_length in lengths:
-            job = self._job("reference", "reference" if len(lengths) == 1 else f"reference@{max_length}",
-                            reference_job, ReferenceInputs(preference=self.plan.rows_ref(self.data.preference),
-                                                           max_length=max_length, dtype=cfg.model.dtype),
+        tokenisations = sorted({(train.max_length, train.precision) for m in cfg.methods for p in points_tried(cfg, m)
+                                if build_method(p.name, p.params).needs_reference
+                                for train in [self._precise(cfg.train_for(p))]})
+        for max_length, precision in tokenisations:
+            name = "reference" if len(tokenisations) == 1 else f"reference@{max_length}/{precision}"
+            job = self._job("reference", name, reference_job,
+                            ReferenceInputs(preference=self.plan.rows_ref(self.data.preference),
+                                            max_length=max_length, precision=precision, dtype=cfg.model.dtype),
                             {"base": base}, resources="analysis")
-            references[max_length] = self._output(job, "")
+            references[(max_length, precision)] = self._output(job, "")
         return base, references
 
     def trainings(self, runs: list[Run]) -> dict[str, Checkpoint]:
@@ -160,11 +170,11 @@ class Planner:
         out = {}
         for run in runs:
             method = build_method(run.spec.name, run.spec.params)
-            train = self.cfg.train_for(run.spec)
+            train = self._precise(self.cfg.train_for(run.spec))
             measured = {n: probe.inputs(self.data, train) for n, probe in probes.items()}
             upstream = {"base": self.base}
             if method.needs_reference:
-                upstream["reference"] = self.references[train.max_length]
+                upstream["reference"] = self.references[(train.max_length, train.precision)]
             job = self._job("train", f"train:{run.name}", train_job, TrainInputs(
                 method=run.spec.name, params=dataclasses.asdict(method.params), train=train, peft=self.cfg.peft,
                 dtype=self.cfg.model.dtype, seed=run.seed, preference=self.plan.rows_ref(self.data.preference),

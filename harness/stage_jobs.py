@@ -73,8 +73,8 @@ def reference_job(ctx: JobContext, inputs: ReferenceInputs, up: dict[str, Path],
     from harness.train.runner import dpo_args
     # The precompute pass reads the length, the dtype and its own batch size, nothing else of a
     # training: one set of reference log-probs serves every method and optimiser setting.
-    args = dpo_args(stage.dir / "trainer", TrainSpec(max_length=inputs.max_length), 0, precompute=True,
-                    dtype=inputs.dtype)
+    args = dpo_args(stage.dir / "trainer", TrainSpec(max_length=inputs.max_length, precision=inputs.precision), 0,
+                    precompute=True, dtype=inputs.dtype)
     values, batches = compute_reference_logps(str(up["base"]), Dataset.from_list(read_rows(stage.cache, inputs.preference)),
                                               args, inputs.dtype)
     atomic_write_json(stage.dir / "ref_logps.json", values)

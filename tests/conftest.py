@@ -58,7 +58,8 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     build_model(TinyModelConfig(vocab_size=300, hidden_size=128, num_layers=2, num_heads=2,
                                 intermediate_size=256), tok, root / "init")
     train_sft(str(root / "init"), [{"messages": r["messages"]} for r in splits.sft],
-              SFTSpec(max_steps=10, batch_size=16, warmup_steps=1, max_length=96), root / "sft", seed=0)
+              SFTSpec(max_steps=10, batch_size=16, warmup_steps=1, max_length=96, precision="fp32"), root / "sft",
+              seed=0)
     return root / "sft" / "model"
 
 

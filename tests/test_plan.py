@@ -147,7 +147,7 @@ def _changes(value):
     if isinstance(value, float):
         return [value * 2, value / 2] if value else [0.1, 1.0]
     if isinstance(value, str):
-        return ["cosine", "sgd", "lora" if value != "lora" else "qlora", "bfloat16", "pairwise", "vllm",
+        return ["cosine", "sgd", "lora" if value != "lora" else "qlora", "bfloat16", "pairwise", "vllm", "bf16",
                 value + "2", "{{ x }}" if value.startswith("{") else value + "/x"]
     if isinstance(value, list):
         return [value[:-1], value + [max(value) + 1] if value and isinstance(value[0], int) else value[:1]]

@@ -73,18 +73,33 @@ def prepare_data(cfg) -> PreparedData:
         sft += [{"messages": r["prompt"] + r["chosen"]} for r in rows]
         summary[f"sft_extra[{i}]"] = report
     for i, src in enumerate(cfg.data.preference_extra):
-        rows, report = _load_source(src)
+        loaded, report = _load_source(src)
         rows = [{"id": r["id"], "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"],
-                 "kind": r.get("kind", src.loader)} for r in rows]
-        if src.heldout >= len(rows):
-            raise HarnessError(f"heldout ({src.heldout}) leaves no training rows of {len(rows)}",
+                 "kind": r.get("kind", src.loader)} for r in loaded]
+        if src.heldout > len(rows):
+            raise HarnessError(f"heldout ({src.heldout}) is more than the {len(rows)} rows loaded",
                                field=f"data.preference_extra[{i}].heldout")
-        test_pairs += rows[:src.heldout]
+        test_pairs += rows[:src.heldout]  # heldout == all rows: a source of probe pairs only
         pref += rows[src.heldout:]
-        summary[f"preference_extra[{i}]"] = {**report, "heldout": src.heldout}
+        summary[f"preference_extra[{i}]"] = {**report, "heldout": src.heldout,
+                                             **_edit_distances(loaded[:src.heldout], loaded[src.heldout:])}
     if not pref:
         raise HarnessError("no preference rows: set data.synthetic or data.preference_extra", field="data")
     return PreparedData(sft, pref, test_pairs, summary)
+
+
+def _edit_distances(heldout: list[dict], train: list[dict]) -> dict[str, Any]:
+    """Mean normalised edit distance per kind of held-out and training pairs, for loaders that
+    record one per pair (harness.data.gsm8k)."""
+    out = {}
+    for split, rows in (("heldout", heldout), ("train", train)):
+        kinds: dict[str, list[float]] = {}
+        for r in rows:
+            if "edit_distance" in r:
+                kinds.setdefault(r["kind"], []).append(r["edit_distance"])
+        if kinds:
+            out[f"{split}_mean_edit_distance"] = {k: round(sum(v) / len(v), 4) for k, v in kinds.items()}
+    return out
 
 
 def pair_kinds(pairs: list[dict]) -> list[str]:

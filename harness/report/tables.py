@@ -169,7 +169,8 @@ def leaderboard_from_runs(runs: list[RunData], baseline: str | None = None, seed
     rows, columns = rows_of(runs), columns_of(runs)
     expected = {(run.name, task): set(g["sample_id"])
                 for run in runs for task, g in run.scores.groupby("task", sort=False)}
-    has_costs, tuned = any(run.costs is not None for run in runs), _tuned(runs)
+    # rows come from scores: a run without tasks has none, and no cost cells either
+    has_costs, tuned = bool(rows) and any(run.costs is not None for run in runs), _tuned(runs)
     cost_columns = [c for c in COST_COLUMNS if has_costs and (c != "train:budget" or tuned)]
     notes = [f"{run.name}: {note}" for run in runs for note in run.notes]
     cost_notes: list[str] = []

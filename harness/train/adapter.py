@@ -16,6 +16,7 @@ import torch
 from trl import DPOTrainer
 
 from harness.methods.base import Method
+from harness.train.sampler import EpochSeededLengthGroupedSampler, preference_lengths
 
 _NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
 
@@ -25,6 +26,16 @@ class MethodTrainer(DPOTrainer):
         self.method = method
         self.ref_forward_batches = 0
         super().__init__(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset=None):
+        """transformers groups by an `input_ids` column, which a preference data set lacks: group
+        pairs by their longer sequence instead (train.group_by_length)."""
+        if self.args.train_sampling_strategy != "group_by_length":
+            return super()._get_train_sampler(train_dataset)
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return EpochSeededLengthGroupedSampler(preference_lengths(dataset),
+                                               self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                               self.args.data_seed)
 
     def _precompute_ref_logps(self, dataset, name, batch_size):
         if not self.method.needs_reference or "ref_chosen_logps" in dataset.column_names:

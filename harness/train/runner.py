@@ -19,13 +19,16 @@ from harness.methods.base import Method
 from harness.models.load import load_model, load_tokenizer
 from harness.train.adapter import MethodTrainer
 from harness.train.pairs import pair_report
+from harness.train.precision import resolve_precision, trained_precision, trainer_flags
 from harness.train.progress import RichProgressCallback
+from harness.train.sampler import EpochSeededLengthGroupedSampler
 
 
 def _common_args(out: Path, spec, seed: int, dtype: str = "float32") -> dict:
-    """TrainingArguments from a train section (harness.config.OptimSpec). On a GPU, mixed precision
-    follows model.dtype: fp16 for float16 weights, bf16 otherwise."""
+    """TrainingArguments from a train section (harness.config.OptimSpec). Mixed precision is
+    `spec.precision` resolved for this machine (harness.train.precision)."""
     gpu = torch.cuda.is_available()
+    precision = resolve_precision(spec.precision, weights=dtype)
     steps = spec.max_steps if spec.max_steps is not None else -1
     log_every = max(1, (spec.max_steps or 100) // 10)
     return dict(output_dir=str(out), max_steps=steps, num_train_epochs=spec.num_epochs or 1.0,
@@ -36,29 +39,12 @@ def _common_args(out: Path, spec, seed: int, dtype: str = "float32") -> dict:
                 warmup_steps=spec.warmup_steps or spec.warmup_ratio, optim=spec.optimizer,
                 weight_decay=spec.weight_decay, adam_beta1=spec.adam_beta1, adam_beta2=spec.adam_beta2,
                 max_grad_norm=spec.max_grad_norm, seed=seed, data_seed=seed, max_length=spec.max_length,
-                bf16=gpu and dtype != "float16", fp16=gpu and dtype == "float16",
+                **trainer_flags(precision),
                 logging_steps=log_every, save_strategy="steps",
                 save_steps=max(25, (spec.max_steps or 100) // 4), save_total_limit=1,
                 report_to=list(spec.report_to),  # TensorBoard: <out>/runs/<date>_<host>/
                 use_cpu=not gpu, dataloader_num_workers=0,
                 disable_tqdm=True)  # harness.train.progress draws the bar; per-step logs go to the run's log
-
-
-class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
-    """transformers' group-by-length order drawn from a generator seeded by (data seed, epoch).
-
-    transformers' own draws from the global torch RNG, whose state when an epoch starts depends on
-    everything consumed before it; a run resumed from a checkpoint starts its epoch from another
-    state and trains on batches in another order (measured: weights 4e-3 apart after 40 steps).
-    The Trainer calls `set_epoch` at every epoch start, resumed or not."""
-
-    def __init__(self, lengths: list[int], batch_size: int, seed: int) -> None:
-        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
-        self.seed = seed
-        self.set_epoch(0)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.generator.manual_seed(self.seed + epoch)
 
 
 class ResumableSFTTrainer(SFTTrainer):
@@ -72,8 +58,10 @@ class ResumableSFTTrainer(SFTTrainer):
 
 
 def dpo_args(out: Path, spec, seed: int, *, precompute: bool, dtype: str = "float32") -> DPOConfig:
+    grouped = getattr(spec, "group_by_length", False)  # a TrainSpec field; the SFT section has none
     return DPOConfig(**_common_args(out, spec, seed, dtype), precompute_ref_log_probs=precompute,
-                     precompute_ref_batch_size=64)
+                     precompute_ref_batch_size=64,
+                     train_sampling_strategy="group_by_length" if grouped else "random")
 
 
 def _last_checkpoint(out: Path) -> str | None:
@@ -105,6 +93,7 @@ def _finish(trainer, start_dir: str, stage_dir: Path, tokenizer, t0: float, peft
     return {"wall_s": round(time.time() - t0, 2), "steps": state.global_step,
             "tokens": int(getattr(state, "num_input_tokens_seen", 0) or 0),
             "global_batch": args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps,
+            "precision": trained_precision(args),
             "log_history": state.log_history}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from harness.data.generic import load_generic
+from harness.data.gsm8k import load_gsm8k
 from harness.data.hh_rlhf import load_hh_rlhf
 from harness.data.rows import RowError
 from harness.data.ultrafeedback import load_ultrafeedback
@@ -39,11 +40,13 @@ CASES: list[tuple[str, int, str, str | None, dict[str, Any]]] = [
     ("generic_prompt_ends_with_assistant.jsonl", 1, "question", "bad_role", GENERIC),
     ("generic_answer_wrong_type.jsonl", 2, "good", "wrong_type", GENERIC),
     ("generic_not_utf8.jsonl", 2, "json", "bad_encoding", GENERIC),
+    ("gsm8k_no_final_answer.jsonl", 2, "answer", "no_final_answer", {"kinds": ["near_miss"]}),
 ]
 
 
 def _load(path: Path, **options: Any):
-    loader = {"hh": load_hh_rlhf, "uf": load_ultrafeedback, "generic": load_generic}
+    loader = {"hh": load_hh_rlhf, "uf": load_ultrafeedback, "generic": load_generic,
+              "gsm8k": load_gsm8k}
     return loader[path.name.split("_")[0]](path, **options)
 
 

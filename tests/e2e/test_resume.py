@@ -2,7 +2,7 @@
 a method's training after a checkpoint, between trainings), rerun each time: finished stages are
 not redone, training resumes from its checkpoint, and every checkpoint (bit for bit) and score equals an uninterrupted run's
 (training, data order and greedy generation are seeded; the SFT's length-grouped batches are drawn
-per epoch, not from the global RNG: harness.train.runner.EpochSeededLengthGroupedSampler)."""
+per epoch, not from the global RNG: harness.train.sampler.EpochSeededLengthGroupedSampler)."""
 import hashlib
 import json
 import os

@@ -13,7 +13,8 @@ from harness.train.logps import pair_logps
 from harness.train.reference import attach_reference, compute_reference_logps
 from harness.train.runner import dpo_args, train_method
 
-SPEC = TrainSpec(max_steps=1, batch_size=40, learning_rate=1e-9, max_length=96, logps_every=1, probe_pairs=4)
+SPEC = TrainSpec(max_steps=1, batch_size=40, learning_rate=1e-9, max_length=96, logps_every=1, probe_pairs=4,
+                 precision="fp32")  # exact comparisons with fp32 log-probs
 
 
 def _rows(splits):

@@ -16,7 +16,8 @@ from harness.train.launch import check_devices, launch_train_method
 from harness.train.reference import attach_reference, compute_reference_logps
 from harness.train.runner import dpo_args, train_method
 
-ONE = TrainSpec(max_steps=6, batch_size=8, learning_rate=1e-3, max_length=96, logps_every=3, probe_pairs=4)
+ONE = TrainSpec(max_steps=6, batch_size=8, learning_rate=1e-3, max_length=96, logps_every=3, probe_pairs=4,
+                precision="fp32")
 TWO = ONE.model_copy(update={"batch_size": 4, "launcher": "torchrun", "processes": 2})
 
 

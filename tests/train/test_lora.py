@@ -15,7 +15,8 @@ from harness.train.peft import lora_config
 from harness.train.reference import REF_COLUMNS, attach_reference, compute_reference_logps
 from harness.train.runner import dpo_args, train_method
 
-SPEC = TrainSpec(max_steps=3, batch_size=4, learning_rate=5e-3, max_length=96, logps_every=2, probe_pairs=4)
+SPEC = TrainSpec(max_steps=3, batch_size=4, learning_rate=5e-3, max_length=96, logps_every=2, probe_pairs=4,
+                 precision="fp32")
 PEFT = PeftSpec(r=4, alpha=8, dropout=0.0, target_modules=["q_proj", "v_proj", "down_proj"])
 
 
