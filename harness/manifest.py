@@ -40,8 +40,8 @@ class CheckpointRow(_Record):
 
 
 class Seeds(_Record):
-    run: int
-    training: list[int]
+    run: int = 0
+    training: list[int] = Field(default_factory=list)  # empty in manifests older than training seeds
 
 
 class RunManifest(_Record):

@@ -31,12 +31,14 @@ def _strings(value):
             yield from _strings(v)
 
 
-def test_run_manifests_name_checkpoints_relative_to_the_cache():
+def test_run_manifests_load_and_name_checkpoints_relative_to_the_cache():
+    from harness.manifest import read_manifest
     manifests = _committed("results/*/manifest.json")
     assert manifests
     for path in manifests:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        for name, folder in (manifest.get("checkpoints") or {}).items():
+        manifest = read_manifest(path.parent)  # the one reader loads every committed run, old ones too
+        assert manifest.run_name and manifest.config, path
+        for name, folder in manifest.checkpoints.items():
             assert not Path(folder).is_absolute(), (path, name, folder)
 
 
