@@ -1,6 +1,5 @@
 """Committed files name no folder of the machine that produced them: users clone this repository
 onto other machines, where such paths mean nothing (or something else)."""
-import json
 import subprocess
 import tempfile
 from pathlib import Path
