@@ -152,6 +152,10 @@ class Pipeline:
         with self._timed("score"):
             scores = self._score(answers, tasks)
         self._write_results(answers, scores, costs, tables, tuning_rows)
+        for task, samples in tasks:  # a task's own tables (IFEval: accuracy per instruction kind)
+            if task.outputs is not None:
+                task.outputs(samples, {row: [r["turns"] for r in answers[(row, task.name)]] for row in checkpoints},
+                             self.out, self.cfg.baseline)
         self.tuning = {row: dataclasses.asdict(c) for row, c in choices.items()}
         self._write_manifest(data, t0, checkpoints, costs)  # the report reads the run's config from it
         with self._timed("report"):
