@@ -174,7 +174,8 @@ def ifeval_score(file: Path = typer.Argument(..., help='JSONL of {"prompt": ...,
                                                     "eval_results_loose.jsonl (the reference's format) here")) -> None:
     """Prompt- and instruction-level accuracy, strict and loose, by the reference's rules."""
     _quiet_libraries()
-    logging.getLogger("lm_eval").setLevel(logging.CRITICAL)  # "unable to detect language": followed, as the reference counts it
+    # "unable to detect language" is logged per odd response; the verdict is "followed", as in the reference
+    logging.getLogger("lm_eval").setLevel(logging.CRITICAL)
     from harness.ifeval.score_file import score_file, write_results
     try:
         scored = score_file(file)
