@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -201,6 +202,40 @@ def lm_eval(run: Path = typer.Argument(..., help="a finished run directory (resu
                f"in all: {summary['scores_csv']}", err=True)
     if summary["errors"]:
         raise typer.Exit(1)
+
+
+ifeval_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                         help="IFEval (Zhou et al. 2023): score responses made anywhere.")
+app.add_typer(ifeval_app, name="ifeval")
+
+
+@ifeval_app.command("score")
+def ifeval_score(file: Path = typer.Argument(..., help='JSONL of {"prompt": ..., "response": ...} rows'),
+                 as_json: bool = typer.Option(False, "--json", help="print the four accuracies as one JSON object"),
+                 out: Optional[Path] = typer.Option(None, "--out", help="write eval_results_strict.jsonl and "
+                                                    "eval_results_loose.jsonl (the reference's format) here")) -> None:
+    """Prompt- and instruction-level accuracy, strict and loose, by the reference's rules."""
+    _quiet_libraries()
+    # "unable to detect language" is logged per odd response; the verdict is "followed", as in the reference
+    logging.getLogger("lm_eval").setLevel(logging.CRITICAL)
+    from harness.ifeval.score_file import score_file, write_results
+    try:
+        scored = score_file(file)
+        for line in scored.left_out:
+            typer.echo(line, err=True)
+        acc = scored.accuracies()
+        if out is not None:
+            write_results(scored, out, file.stem)
+        if as_json:
+            typer.echo(json.dumps(acc))
+        else:
+            typer.echo(f"IFEval, {len(scored.prompts)} of 541 prompts scored ({file})")
+            for key, value in acc.items():
+                typer.echo(f"{key:<20} {100 * value:6.2f}%")
+            if out is not None:
+                typer.echo(f"per-prompt results: {out}/eval_results_strict.jsonl, {out}/eval_results_loose.jsonl")
+    except HarnessError as exc:
+        _fail(exc)
 
 
 def _mount_optional() -> None:

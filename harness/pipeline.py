@@ -118,6 +118,10 @@ class Pipeline:
         with self._timed("score"):
             scores = self._score(plan.checkpoints, answers, tasks)
         self._write_results(plan.checkpoints, answers, scores, costs, tables, tuning_rows)
+        for task, samples in tasks:  # a task's own tables (IFEval: accuracy per instruction kind)
+            if task.outputs is not None:
+                task.outputs(samples, {name: [r["turns"] for r in answers[(name, task.name)]] for name in plan.checkpoints},
+                             self.out, self.cfg.baseline)
         self.tuning = {row: dataclasses.asdict(c) for row, c in choices.items()}
         self._write_manifest(data, t0, plan, costs)  # the report reads the run's config from it
         with self._timed("report"):

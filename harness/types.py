@@ -46,6 +46,9 @@ class Task:
     """A benchmark task: where samples come from, how to generate, which metrics apply.
 
     `generate_params` may be a function of the sample (MT-Bench sets temperature per category).
+    `outputs`, where set, writes the task's own tables into the run folder once every model has
+    answered: outputs(samples, {model row: answers per sample}, run folder, baseline row or None)
+    (IFEval's accuracy per instruction kind).
     """
 
     name: str
@@ -54,6 +57,7 @@ class Task:
     generate_params: GenerateParams | Callable[[Sample], GenerateParams] = GenerateParams()
     description: str = ""
     version: str = "1"
+    outputs: Callable[[list[Sample], dict[str, list[list[str]]], Any, str | None], Any] | None = None
 
     def params_for(self, sample: Sample) -> GenerateParams:
         gp = self.generate_params

@@ -49,7 +49,8 @@ def test_wheel_holds_tasks_data_and_licences(wheel_env):
     names = set(zipfile.ZipFile(wheel_env[0]).namelist())
     for name in ("harness/_tasks/mt_bench.py", "harness/_tasks/data/mt_bench/question.jsonl",
                  "harness/_tasks/data/mt_bench/judge_prompts.jsonl", "harness/_tasks/data/mt_bench/LICENSE",
-                 "harness/_tasks/data/hh_rlhf/LICENSE", "harness/_tasks/runs/quickstart.yaml",
+                 "harness/_tasks/data/hh_rlhf/LICENSE", "harness/_tasks/data/ifeval/input_data.jsonl",
+                 "harness/_tasks/data/ifeval/LICENSE", "harness/_tasks/runs/quickstart.yaml",
                  "harness/_tasks/lm_eval/harness_hh_rlhf_gen.yaml", "harness/report/published/smaug_mt_bench.yaml"):
         assert name in names, name
 

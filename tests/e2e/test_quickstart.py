@@ -29,6 +29,7 @@ tasks:
   - {{name: synthetic_arith, options: {{n_samples: 12}}}}
   - {{name: hh_rlhf_gen, options: {{n_samples: 4, max_new_tokens: 16}}}}
   - {{name: mt_bench, options: {{n_questions: 3, max_new_tokens: 16}}}}
+  - {{name: ifeval, options: {{n_prompts: 5, max_new_tokens: 16}}}}
 generation: {{backend: {backend}}}
 """
 RANGES = {"exact_match": (0, 100), "bleu4": (0, 100), "rougeL": (0, 100)}
@@ -67,7 +68,7 @@ def test_leaderboard_shape_and_scores(run):
                 "hh_rlhf_gen/bleu4", "hh_rlhf_gen/rougeL"]:
         assert f"{col}:mean" in lb.columns
     scores = pd.read_csv(out / "scores.csv")
-    ok = scores[scores["status"] == "ok"]
+    ok = scores[(scores["status"] == "ok") & (scores["task"] != "ifeval")]
     assert len(ok) == 6 * (12 * 3 + 4 * 2)
     for metric, (lo, hi) in RANGES.items():
         vals = ok[ok["metric"] == metric]["score"]
@@ -87,6 +88,22 @@ def test_leaderboard_shape_and_scores(run):
     used = {json.loads(l)["backend"] for p in (tmp / "cache" / "answers").rglob("answers.jsonl")
             for l in p.read_text().splitlines()}
     assert used == {backend}
+
+
+def test_ifeval_on_a_few_prompts(run):
+    """IFEval (kept out of the quickstart's own tasks: the toy model cannot follow instructions)
+    runs end to end on 5 prompts: four leaderboard columns and the per-instruction table."""
+    tmp, _, _, _ = run
+    out = tmp / "results" / "tiny"
+    metrics = ["ifeval_prompt_strict", "ifeval_prompt_loose", "ifeval_inst_strict", "ifeval_inst_loose"]
+    lb = pd.read_csv(out / "leaderboard.csv")
+    assert all((lb[f"ifeval/{m}:status"] == "ok").all() for m in metrics)
+    scores = pd.read_csv(out / "scores.csv")
+    rows = scores[scores["task"] == "ifeval"]
+    assert len(rows) == 6 * 5 * 4 and (rows["status"] == "ok").all()
+    assert set(rows[rows["metric"] == "ifeval_prompt_strict"]["score"]) <= {0.0, 100.0}
+    table = pd.read_csv(out / "ifeval_by_instruction.csv")
+    assert set(table["model"]) == {"base", *METHODS} and (table["n"] > 0).all()
 
 
 def test_rerun_recomputes_nothing_and_one_change_retrains_one_method(run):
