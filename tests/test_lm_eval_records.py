@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from harness.evaluate.lm_eval_rows import LM_EVAL_COLUMNS, measured_now, merge_rows
+from harness.manifest import RunManifest
 
 lm_eval = pytest.importorskip("lm_eval")
 
@@ -45,7 +46,7 @@ def test_two_calls_accumulate_and_a_retrained_checkpoint_leaves_old_rows_out(tin
     # the first call's task is still there (a second call used to rewrite the file with its own only)
     assert {r["task"] for r in rows} == {"harness_synthetic_arith", "harness_hh_rlhf_gen"}
     assert {r["checkpoint"] for r in rows} == {"train/k1/model"}
-    kept, note = measured_now(_frame(run / "lm_eval_scores.csv"), manifest)
+    kept, note = measured_now(_frame(run / "lm_eval_scores.csv"), RunManifest.model_validate(manifest))
     assert len(kept) == len(rows) and note is None and "checkpoint" not in kept.columns
 
     # the method is retrained under the same run name: its checkpoint is another stage folder
@@ -59,7 +60,7 @@ def test_two_calls_accumulate_and_a_retrained_checkpoint_leaves_old_rows_out(tin
                                                                              "harness_hh_rlhf_gen")}
     assert by_task == {"harness_synthetic_arith": {"train/k2/model"}, "harness_hh_rlhf_gen": {"train/k1/model"}}
     assert summary["rows_in_file"] == len(rows) > summary["rows"]
-    kept, note = measured_now(_frame(run / "lm_eval_scores.csv"), manifest)
+    kept, note = measured_now(_frame(run / "lm_eval_scores.csv"), RunManifest.model_validate(manifest))
     assert set(kept["task"]) == {"harness_synthetic_arith"}
     stale = sum(r["task"] == "harness_hh_rlhf_gen" for r in rows)
     assert note == (f"lm_eval_scores.csv: {stale} rows left out, measured on another checkpoint than the run's "
@@ -93,11 +94,11 @@ def test_measured_now_rows_of_seeds_and_files_without_checkpoints():
         {"model": "base", "seed": 0, "task": "t", "checkpoint": "base/b/model"},
         {"model": "dpo", "seed": 2, "task": "t", "checkpoint": "train/s2/model"},  # seed not in this run
         {"model": "base", "seed": 0, "task": "u", "checkpoint": ""}])  # written before checkpoints were named
-    kept, note = measured_now(frame, manifest)
+    kept, note = measured_now(frame, RunManifest.model_validate(manifest))
     assert list(zip(kept["model"], kept["seed"])) == [("dpo", 1), ("base", 0)]
     assert note.startswith("lm_eval_scores.csv: 2 rows left out") and "base seed 0 (u), dpo seed 2 (t)" in note
     old_file = frame.drop(columns="checkpoint")  # a file of the old format: its checkpoints are unknown
-    assert measured_now(old_file, manifest)[0].empty
+    assert measured_now(old_file, RunManifest.model_validate(manifest))[0].empty
 
 
 def test_a_failed_checkpoint_gives_rows_the_report_reads(tmp_path):

@@ -29,7 +29,7 @@ def test_report_to_is_out_of_cache_keys_and_reaches_method_overrides(tmp_path):
 def test_unknown_tracker_is_a_one_line_error(tmp_path):
     cfg_file = tmp_path / "run.yaml"
     cfg_file.write_text(BASE + "train: {report_to: [tensorbaord]}\n")
-    with pytest.raises(HarnessError, match=r"train.report_to: value error, unknown tracker 'tensorbaord' "
+    with pytest.raises(HarnessError, match=r"train.report_to: unknown tracker 'tensorbaord' "
                                            r"\(did you mean 'tensorboard'\?\)"):
         load_config(cfg_file)
 
