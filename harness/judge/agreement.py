@@ -20,22 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.judge.show_result import check_judgments
-from harness.store import read_jsonl
+from harness.judge.show_result import check_judgments, read_judgment_records
 
 
 def _records(path: Path) -> list[dict]:
-    path = Path(path)
-    if not path.exists():
-        raise HarnessError("judgment file not found", file=path)
-    if not path.is_file():
-        raise HarnessError("is a folder, not a judgment file (model_judgment/*.jsonl)", file=path)
-    try:
-        recs = read_jsonl(path)
-    except UnicodeDecodeError:
-        raise HarnessError("not UTF-8 text: not a judgment file", file=path) from None
-    if not recs:
-        raise HarnessError("no judgment records: the file is empty", file=path)
+    recs = read_judgment_records(Path(path))
     check_judgments(recs, _mode(recs), path)
     return recs
 

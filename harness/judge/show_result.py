@@ -133,23 +133,31 @@ def check_judgments(records: list, mode: str, path: Path) -> None:
             raise HarnessError(f"expected a number, got {rec['score']!r}", file=path, row=row, field="score")
 
 
-def show_result(judgment_file: str | Path, mode: str | None = None, baseline_model: str | None = None,
-                keep_last: bool = False) -> tuple[str, dict, int]:
-    """(mode, table, duplicate records) for a judgment file (.jsonl or .jsonl.gz); mode None:
-    guessed from the records."""
-    path = Path(judgment_file)
+def read_judgment_records(path: Path) -> list[dict]:
+    """The records of a judgment file; a missing, folder, non-text or empty one is a one-line error
+    (their fields are checked by `check_judgments`)."""
+    path = Path(path)
     if not path.exists():
         raise HarnessError("judgment file not found", file=path)
     if not path.is_file():
         raise HarnessError("is a folder, not a judgment file (model_judgment/*.jsonl)", file=path)
-    if mode not in (None, "single", "pairwise", "pairwise-baseline", "pairwise-all"):
-        raise HarnessError(f"unknown mode {mode!r} (single or pairwise)", field="mode")
     try:
         recs = read_jsonl(path)
     except UnicodeDecodeError:
         raise HarnessError("not UTF-8 text: not a judgment file", file=path) from None
     if not recs:
         raise HarnessError("no judgment records: the file is empty", file=path)
+    return recs
+
+
+def show_result(judgment_file: str | Path, mode: str | None = None, baseline_model: str | None = None,
+                keep_last: bool = False) -> tuple[str, dict, int]:
+    """(mode, table, duplicate records) for a judgment file (.jsonl or .jsonl.gz); mode None:
+    guessed from the records."""
+    path = Path(judgment_file)
+    if mode not in (None, "single", "pairwise", "pairwise-baseline", "pairwise-all"):
+        raise HarnessError(f"unknown mode {mode!r} (single or pairwise)", field="mode")
+    recs = read_judgment_records(path)
     if mode is None:
         mode = "pairwise" if isinstance(recs[0], dict) and "model_1" in recs[0] else "single"
     check_judgments(recs, "single" if mode == "single" else "pairwise", path)
