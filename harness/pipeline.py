@@ -25,7 +25,7 @@ from harness.executors.progress import stage_title
 from harness.job_inputs import library_versions
 from harness.jobs import Job, in_order
 from harness.manifest import (CheckpointRow, Invocation, RunManifest, Seeds, hardware, package_versions,
-                              write_manifest)
+                              read_manifest, write_manifest)
 from harness.metrics import is_judged, judge_groups
 from harness.plan import Checkpoint, ModelSource, Plan, PlanEnv, plan_run, plan_tuning, tuning_runs
 from harness.run_tables import analysis_tables, table
@@ -104,10 +104,9 @@ class Pipeline:
             results = self._execute(plan)
         costs = [self._cost(plan.checkpoints[name], job, results[job.key]["info"], choices)
                  for name, job in plan.trainings.items()]
-        from harness.train.pairs import pairs_line
-        for line in dict.fromkeys(pairs_line(c["pairs"], c["max_length"]) for c in costs if c["pairs"]):
-            if line:
-                console.print(line, soft_wrap=True)
+        from harness.train.pairs import pairs_lines
+        for line in pairs_lines(costs):
+            console.print(line, soft_wrap=True)
         tables: dict[str, list[dict]] = {t: [] for a in self.cfg.analyses for t in analysis(a).tables}
         # the probes' tables of each training, then each checkpoint analysis's
         for job, name in [(job, name) for name, job in plan.trainings.items()] + plan.analyses:
@@ -234,7 +233,6 @@ class Pipeline:
     def _write_manifest(self, data: PreparedData, t0: float, plan: Plan, costs: list[dict], final: bool = False) -> None:
         """The run's manifest. `history` keeps every invocation's wall times, so a warm rerun does
         not erase what the cold run cost; only the `final` write of an invocation adds to it."""
-        from harness.manifest import read_manifest
         history = []
         if (self.out / "manifest.json").exists():
             try:

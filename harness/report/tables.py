@@ -230,9 +230,8 @@ def run_summary(run_dir: Path) -> str:
     hw, pk = m.hardware, m.packages
     device = hw.get("gpu") or f"{hw.get('cpu_count', '?')} CPU cores, no GPU"
     versions = ", ".join(f"{k} {pk[k]}" for k in ("torch", "trl", "vllm") if k in pk)
-    from harness.train.pairs import pairs_line
-    dropped = [line for line in dict.fromkeys(pairs_line(t["pairs"], t.get("max_length"))
-                                              for t in m.training.values() if t.get("pairs")) if line]
+    from harness.train.pairs import pairs_lines
+    dropped = pairs_lines(m.training.values())
     return (f"run {m.run_name}: config {m.config_file or '-'}; {device}, "
             f"{hw.get('mem_gib', '?')} GiB RAM; {versions}; wall {m.total_wall_s} s"
             + "".join(f"; {line}" for line in dropped))

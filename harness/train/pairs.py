@@ -10,7 +10,7 @@ TRL did, not a re-implementation of its rule.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Iterable
 
 DROPPED = "prompt_fills_max_length"  # the only filter of TRL's preference tokenisation
 
@@ -62,3 +62,10 @@ def pairs_line(report: dict[str, dict[str, Any]], max_length: int | None) -> str
             text += f" ({e['truncated']} with answers cut to fit max_length {max_length})"
         parts.append(text)
     return "preference pairs trained on: " + "; ".join(parts)
+
+
+def pairs_lines(trainings: Iterable[dict[str, Any]]) -> list[str]:
+    """The distinct `pairs_line`s of several trainings (each a dict with `pairs` and `max_length`:
+    a train_costs row or a manifest's training entry), in order; none when nothing was dropped."""
+    lines = (pairs_line(t["pairs"], t.get("max_length")) for t in trainings if t.get("pairs"))
+    return [line for line in dict.fromkeys(lines) if line]
