@@ -240,7 +240,7 @@ def ifeval_score(file: Path = typer.Argument(..., help='JSONL of {"prompt": ...,
 
 def _mount_optional() -> None:
     try:
-        from harness.judge.cli import mt_bench_app
+        from harness.mt_bench.cli import mt_bench_app
     except ImportError:
         return
     app.add_typer(mt_bench_app, name="mt-bench", help="MT-Bench utilities (FastChat-compatible).")

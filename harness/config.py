@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import HarnessError
-from harness.judge.config import JudgeConfig
+from harness.judges.config import JudgeConfig
 from harness.models.tiny import TinyModelConfig
 
 

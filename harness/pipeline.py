@@ -215,7 +215,7 @@ class Pipeline:
 
     # ---------------------------------------------------------------- outputs
     def _write_results(self, checkpoints, answers, scores, costs, tables: dict[str, list[dict]], tuning_rows) -> None:
-        from harness.judge.files import write_model_answers
+        from harness.mt_bench.fastchat_files import write_model_answers
         self.out.mkdir(parents=True, exist_ok=True)
         for (name, task_name), records in answers.items():
             write_model_answers(self.out / "answers" / task_name / f"{name}.jsonl", name,

@@ -159,7 +159,7 @@ def make_adapter(model_dir: Path, root: Path, rank: int, seed: int) -> tuple[Pat
 
 def mt_bench_prompts(n: int) -> list[list[dict]]:
     """The first n MT-Bench first-turn questions as one-message conversations."""
-    from harness.judge.files import load_samples
+    from harness.mt_bench.fastchat_files import load_samples
     return [[{"role": "user", "content": s.turns[0]}] for s in load_samples()][:n]
 
 

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from loopback_judge import LoopbackJudge  # noqa: E402
 
-from harness.judge.config import JudgeConfig  # noqa: E402
-from harness.judge.files import load_model_answers, load_questions  # noqa: E402
-from harness.judge.runner import judge_mt_bench  # noqa: E402
+from harness.judges.config import JudgeConfig  # noqa: E402
+from harness.mt_bench.fastchat_files import load_model_answers, load_questions  # noqa: E402
+from harness.mt_bench.runner import judge_mt_bench  # noqa: E402
 from harness.store import atomic_write_json  # noqa: E402
 
 

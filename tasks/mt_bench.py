@@ -5,7 +5,7 @@ Answers use FastChat's per-category temperatures; turn 2 sees the model's own tu
 Without a `judge:` section in the run config, the scores are "not judged" (never a number).
 """
 from harness import GenerateParams, Sample, Task, task
-from harness.judge.files import load_samples
+from harness.mt_bench.fastchat_files import load_samples
 
 
 @task

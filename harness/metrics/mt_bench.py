@@ -1,4 +1,4 @@
-"""MT-Bench's judged metrics (FastChat's protocol, harness.judge): a 1-10 grade per turn
+"""MT-Bench's judged metrics (FastChat's protocol, harness.mt_bench): a 1-10 grade per turn
 (single mode) or a win rate against the baseline per turn (pairwise mode). Which of the two a
 run gets is the `judge.mode` of its config; a task lists the single names."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ from harness.metrics.base import JudgedMetric, metric
 
 
 def judge_mt_bench_metrics(cfg, task, samples, answers, metrics, out_dir, cache_dir) -> list[dict]:
-    from harness.judge.pipeline import judge_task  # the judge client loads only when a task is judged
+    from harness.mt_bench.stage import judge_task  # the judge client loads only when a task is judged
     return judge_task(cfg, task, samples, answers, out_dir, cache_dir, metrics=metrics)
 
 

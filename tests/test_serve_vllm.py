@@ -1,5 +1,5 @@
-"""harness.evaluate.serve.serve_vllm when the server cannot start: the error quotes its log. (A served
-judge that works is tests/judge/test_local_judge.py: SmolLM2 through `judge: {serve: ...}`.)"""
+"""harness.judges.serve_vllm.serve_vllm when the server cannot start: the error quotes its log. (A served
+judge that works is tests/mt_bench/test_local_judge.py: SmolLM2 through `judge: {serve: ...}`.)"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 
 from harness.vllm_env import vllm_importable
 from harness.errors import HarnessError
-from harness.evaluate.serve import engine_flags, serve_vllm
+from harness.judges.serve_vllm import engine_flags, serve_vllm
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.judge.parse import parse_pair, parse_rating
+from harness.mt_bench.parse import parse_pair, parse_rating
 
 
 @pytest.mark.parametrize("text,expected", [

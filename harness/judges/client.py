@@ -21,7 +21,7 @@ from typing import Any
 import openai
 
 from harness.errors import redact
-from harness.judge.config import JudgeConfig
+from harness.judges.config import JudgeConfig
 
 log = logging.getLogger("harness.judge")
 

@@ -1,6 +1,6 @@
 """MT-Bench judging with FastChat's protocol (gen_judgment.py, ``play_a_match_single`` /
-``play_a_match_pair``) on a current async OpenAI client. File formats: harness.judge.files;
-matches: harness.judge.matches; per-sample scores: harness.judge.scores.
+``play_a_match_pair``) on a current async OpenAI client. File formats: harness.mt_bench.fastchat_files;
+matches: harness.mt_bench.matches; per-sample scores: harness.mt_bench.scores.
 
 Judging (``judge_mt_bench``):
 
@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from harness.errors import HarnessError
-from harness.judge.client import JudgeCall, JudgeClient
-from harness.judge.config import JudgeConfig
-from harness.judge.files import (MODEL_ANSWER_DIR, as_question_id, dedupe, load_model_answers, model_name,
+from harness.judges.client import JudgeCall, JudgeClient
+from harness.judges.config import JudgeConfig
+from harness.mt_bench.fastchat_files import (MODEL_ANSWER_DIR, as_question_id, dedupe, load_model_answers, model_name,
                                  record_key)
-from harness.judge.matches import Game, Match, build_matches, normalize_questions, references_for
-from harness.judge.parse import parse_pair, parse_rating
-from harness.judge.prompts import load_judge_prompts
+from harness.mt_bench.matches import Game, Match, build_matches, normalize_questions, references_for
+from harness.mt_bench.parse import parse_pair, parse_rating
+from harness.mt_bench.prompts import load_judge_prompts
 from harness.store import JsonlAppender, atomic_write_text, read_jsonl
 from harness.types import Sample
 

@@ -22,7 +22,7 @@ from typing import Iterable
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.judge.files import dedupe, record_key
+from harness.mt_bench.fastchat_files import dedupe, record_key
 from harness.store import read_jsonl
 
 

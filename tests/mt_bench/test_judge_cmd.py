@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from loopback_judge import LoopbackJudge
 
-from harness.judge.show_result import show_result
+from harness.mt_bench.show_result import show_result
 
 REPO = Path(__file__).resolve().parents[2]
 ANSWERS = REPO / "tasks/data/mt_bench/model_answer"

@@ -11,12 +11,12 @@ from loopback_judge import deterministic_reply
 from pydantic import ValidationError
 
 from harness.errors import HarnessError
-from harness.judge.config import JudgeConfig
-from harness.judge.files import load_model_answers, load_questions, load_samples, record_key
-from harness.judge.runner import cache_path_for, judge_mt_bench, summarize
-from harness.judge.scores import judgment_scores, not_judged_scores
-from harness.judge.parse import parse_pair, parse_rating
-from harness.judge.show_result import pairwise_results, single_results
+from harness.judges.config import JudgeConfig
+from harness.mt_bench.fastchat_files import load_model_answers, load_questions, load_samples, record_key
+from harness.mt_bench.runner import cache_path_for, judge_mt_bench, summarize
+from harness.mt_bench.scores import judgment_scores, not_judged_scores
+from harness.mt_bench.parse import parse_pair, parse_rating
+from harness.mt_bench.show_result import pairwise_results, single_results
 from harness.store import read_jsonl
 
 QIDS = [81, 91, 101, 111, 121, 131]  # writing, roleplay, reasoning, math, coding, extraction

@@ -1,4 +1,4 @@
-"""harness.judge.pipeline.judge_task: the pipeline's judge stage, with and without a judge, on real
+"""harness.mt_bench.stage.judge_task: the pipeline's judge stage, with and without a judge, on real
 RunConfig objects (the `judge:` section as the config loader validates it)."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from harness.config import RunConfig, load_config
 from harness.errors import HarnessError
-from harness.judge.files import load_model_answers, load_samples
-from harness.judge.pipeline import NO_JUDGE_REASON, judge_task
+from harness.mt_bench.fastchat_files import load_model_answers, load_samples
+from harness.mt_bench.stage import NO_JUDGE_REASON, judge_task
 from harness.types import Task
 
 SAMPLES = [s for s in load_samples() if s.id in {"81", "111"}]

@@ -12,7 +12,7 @@ import pytest
 from loopback_judge import LoopbackJudge
 from typer.testing import CliRunner
 
-from harness.judge.cli import mt_bench_app
+from harness.mt_bench.cli import mt_bench_app
 
 REPO = Path(__file__).resolve().parents[2]
 ANSWERS = REPO / "tasks/data/mt_bench/model_answer"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from harness.errors import HarnessError
-from harness.judge.prompts import MT_BENCH_DIR
+from harness.mt_bench.prompts import MT_BENCH_DIR
 from harness.store import atomic_write_text, digest_json, read_jsonl
 from harness.types import Sample
 

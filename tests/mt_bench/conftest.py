@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for loop
 
 from loopback_judge import LoopbackJudge  # noqa: E402
 
-from harness.judge.config import JudgeConfig  # noqa: E402
+from harness.judges.config import JudgeConfig  # noqa: E402
 
 KEY_ENV = "HARNESS_TEST_JUDGE_KEY"
 # Not shaped like an OpenAI key, so only the explicit redaction of the known value can hide it.

@@ -1,6 +1,6 @@
 """Start a local OpenAI-compatible vLLM server for a checkpoint, for as long as a `with` block.
 
-    from harness.evaluate.serve import serve_vllm
+    from harness.judges.serve_vllm import serve_vllm
     with serve_vllm("results/.../model", max_model_len=2048) as base_url:
         ...  # base_url == "http://127.0.0.1:PORT/v1"; base_url.model is the served model name
 

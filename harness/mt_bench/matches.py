@@ -8,10 +8,10 @@ import dataclasses
 from typing import Any, Iterable, Mapping, Sequence
 
 from harness.errors import HarnessError
-from harness.judge.client import Messages
-from harness.judge.config import JudgeConfig
-from harness.judge.files import as_question_id, load_reference_answers
-from harness.judge.prompts import fill_pair, fill_single, needs_reference, prompt_name, to_messages
+from harness.judges.client import Messages
+from harness.judges.config import JudgeConfig
+from harness.mt_bench.fastchat_files import as_question_id, load_reference_answers
+from harness.mt_bench.prompts import fill_pair, fill_single, needs_reference, prompt_name, to_messages
 from harness.store import digest_json
 from harness.types import Sample
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from harness.config import RunConfig
-from harness.judge.files import load_model_answers, load_samples
-from harness.judge.pipeline import judge_task
+from harness.mt_bench.fastchat_files import load_model_answers, load_samples
+from harness.mt_bench.stage import judge_task
 from harness.types import Task
 
 pytestmark = [pytest.mark.slow,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.judge.agreement import agreement, pairwise_agreement
+from harness.mt_bench.agreement import agreement, pairwise_agreement
 
 PUBLISHED = Path(__file__).resolve().parents[2] / "tasks/data/mt_bench_published/model_judgment/gpt-4_single.jsonl.gz"
 

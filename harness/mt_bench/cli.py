@@ -38,7 +38,7 @@ def show_result_cmd(
                                         "averages every row, duplicates included)"),
 ) -> None:
     """Per-model MT-Bench results, computed as FastChat's show_result.py."""
-    from harness.judge.show_result import show_result
+    from harness.mt_bench.show_result import show_result
 
     try:
         mode_used, table, duplicates = show_result(judgment_file, mode, baseline_model, keep_last)
@@ -61,7 +61,7 @@ def show_result_cmd(
         for model, row in table.items():
             t.add_row(model, _fmt(row["turn_1"]), _fmt(row["turn_2"]), _fmt(row["average"]))
     else:
-        from harness.judge.show_result import position_flips
+        from harness.mt_bench.show_result import position_flips
         from harness.store import read_jsonl
         bias = position_flips(read_jsonl(Path(judgment_file)))
         typer.echo(f"position bias: the verdict changed with the answers' order in {bias['flips']} of "
@@ -84,7 +84,7 @@ def agreement_cmd(
 ) -> None:
     """Agreement of two judges on the same answers (FastChat's compute_agreement for pairwise;
     score and model-rank agreement for single grading)."""
-    from harness.judge.agreement import agreement
+    from harness.mt_bench.agreement import agreement
 
     try:
         mode, figures = agreement(file_a, file_b)
@@ -124,7 +124,7 @@ def _judge_config(fields: dict, dry_run: bool):
     line naming it (pydantic's own message ends in a link)."""
     from pydantic import ValidationError
 
-    from harness.judge.config import JudgeConfig
+    from harness.judges.config import JudgeConfig
     try:
         return JudgeConfig.model_validate(fields, context={"no_endpoint": dry_run})
     except ValidationError as exc:
@@ -159,8 +159,8 @@ def judge_cmd(
     max_cost: Optional[float] = typer.Option(None, "--max-cost", help="stop cleanly once this many USD are spent"),
 ) -> None:
     """Judge answer files with the harness's judge (FastChat's gen_judgment.py), FastChat formats out."""
-    from harness.judge.judge_files import MODES, estimate, judge_files
-    from harness.judge.files import load_model_answers, load_questions
+    from harness.mt_bench.judge_answer_files import MODES, estimate, judge_files
+    from harness.mt_bench.fastchat_files import load_model_answers, load_questions
 
     try:
         if mode not in MODES:
@@ -195,7 +195,7 @@ def judge_cmd(
         if dry_run:
             return
         cfg.check_reachable()
-        from harness.judge.local import live_judge
+        from harness.judges.local import live_judge
         from harness.store import default_cache_dir
         with live_judge(cfg, default_cache_dir()) as endpoint:
             result = judge_files(endpoint, questions, loaded, mode, baseline_model, path, max_cost)

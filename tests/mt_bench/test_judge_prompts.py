@@ -8,11 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.judge.config import JudgeConfig
-from harness.judge.files import (MODEL_ANSWER_DIR, QUESTION_FILE, REFERENCE_FILE, TEMPERATURE_BY_CATEGORY,
+from harness.judges.config import JudgeConfig
+from harness.mt_bench.fastchat_files import (MODEL_ANSWER_DIR, QUESTION_FILE, REFERENCE_FILE, TEMPERATURE_BY_CATEGORY,
                                  load_model_answers, load_questions, load_reference_answers)
-from harness.judge.matches import build_matches, normalize_questions, references_for
-from harness.judge.prompts import (MT_BENCH_DIR, NEED_REF_CATS, fill_pair, fill_single, load_judge_prompts,
+from harness.mt_bench.matches import build_matches, normalize_questions, references_for
+from harness.mt_bench.prompts import (MT_BENCH_DIR, NEED_REF_CATS, fill_pair, fill_single, load_judge_prompts,
                                    prompt_name, to_messages)
 
 # ---------------------------------------------------------------- FastChat itself as the oracle
@@ -49,7 +49,7 @@ def _fastchat_sends(fastchat, monkeypatch, run, *args, **kwargs) -> list[list[di
 
 
 def test_fastchat_constants(fastchat):
-    from harness.judge import parse
+    from harness.mt_bench import parse
     assert NEED_REF_CATS == tuple(fastchat.common.NEED_REF_CATS)
     assert TEMPERATURE_BY_CATEGORY == fastchat.common.temperature_config
     assert parse.TIE_DELTA == fastchat.common.TIE_DELTA

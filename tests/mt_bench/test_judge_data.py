@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from harness.errors import HarnessError
-from harness.judge.files import (MODEL_ANSWER_DIR, TEMPERATURE_BY_CATEGORY, load_model_answers, load_questions,
+from harness.mt_bench.fastchat_files import (MODEL_ANSWER_DIR, TEMPERATURE_BY_CATEGORY, load_model_answers, load_questions,
                                  load_reference_answers, load_samples, temperature_for, write_model_answers)
-from harness.judge.prompts import MT_BENCH_DIR
+from harness.mt_bench.prompts import MT_BENCH_DIR
 
 
 def test_shipped_files_and_licence():
@@ -76,7 +76,7 @@ def test_references_and_samples():
 
 
 def test_temperatures_are_fastchats():
-    # the table itself is compared with FastChat's in tests/judge/test_judge_prompts.py
+    # the table itself is compared with FastChat's in tests/mt_bench/test_judge_prompts.py
     assert temperature_for("math") == TEMPERATURE_BY_CATEGORY["math"] == 0.0
     assert temperature_for("unknown") == 0.7  # gen_model_answer.py default
 

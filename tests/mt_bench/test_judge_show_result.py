@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness.judge.cli import mt_bench_app
-from harness.judge.show_result import pairwise_results, show_result, single_results
+from harness.mt_bench.cli import mt_bench_app
+from harness.mt_bench.show_result import pairwise_results, show_result, single_results
 
 J = ["gpt-4", "single-v1"]
 
@@ -145,7 +145,7 @@ def test_cli_json_and_table(tmp_path):
 
 
 def test_position_bias_counts_verdicts_that_flip_with_the_order(tmp_path):
-    from harness.judge.show_result import position_flips
+    from harness.mt_bench.show_result import position_flips
     rows = [_pair(1, "x", "model_1", "model_1"), _pair(2, "x", "model_1", "model_2"),
             _pair(3, "x", "tie", "tie"), _pair(4, "x", "tie", "model_2"), _pair(5, "x", "error", "model_1")]
     assert position_flips(rows) == {"comparisons": 4, "flips": 2, "flip_rate": 0.5}

@@ -21,10 +21,10 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from harness.errors import HarnessError, redact
-from harness.judge.config import JudgeConfig
-from harness.judge.files import as_question_id
-from harness.judge.runner import judge_mt_bench, summarize
-from harness.judge.scores import PAIRWISE_METRICS, SINGLE_METRICS, judgment_scores, not_judged_scores
+from harness.judges.config import JudgeConfig
+from harness.mt_bench.fastchat_files import as_question_id
+from harness.mt_bench.runner import judge_mt_bench, summarize
+from harness.mt_bench.scores import PAIRWISE_METRICS, SINGLE_METRICS, judgment_scores, not_judged_scores
 from harness.store import atomic_write_json, safe_filename
 from harness.types import Sample, SampleScore, Task
 
@@ -96,12 +96,12 @@ def judge_task(cfg: Any, task: Task, samples: list[Sample],
                         for (row, name), records in answers.items() if name == task.name}
     out = Path(out_dir) / "judgments" / task.name / f"{safe_filename(jcfg.model, 'judge')}_{jcfg.mode}.jsonl"
     cache = Path(cache_dir) / "judge" / f"{safe_filename(jcfg.model, 'judge')}.cache.jsonl"
-    from harness.judge.local import live_judge
+    from harness.judges.local import live_judge
     with live_judge(jcfg, Path(cache_dir)) as endpoint:
         recs = judge_mt_bench(endpoint, samples, answers_by_model, None, out, progress=progress,
                               cache_path=cache)
 
-    from harness.judge.show_result import pairwise_results, single_results
+    from harness.mt_bench.show_result import pairwise_results, single_results
     table = (single_results(recs, keep_last=True) if jcfg.mode == "single"
              else pairwise_results(recs, keep_last=True))
     atomic_write_json(out.with_name(out.stem + ".summary.json"),

@@ -1,5 +1,5 @@
 """Local judges: `judge: {serve: {model: PATH}}` starts vLLM's OpenAI-compatible server for the
-judge model on 127.0.0.1 (harness.evaluate.serve), waits for `GET /models`, judges, and stops it. The model
+judge model on 127.0.0.1 (harness.judges.serve_vllm), waits for `GET /models`, judges, and stops it. The model
 path takes what `model.path` takes (HF folder, GGUF file, pkg:...); a GGUF file is converted by the
 same cached `source` stage as a run's own model, so a run judged by its own base model converts once.
 """
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from harness.judge.config import JudgeConfig
+from harness.judges.config import JudgeConfig
 
 
 def served_model_dir(jcfg: JudgeConfig, cache_dir: Path) -> Path:
@@ -36,7 +36,7 @@ def live_judge(jcfg: JudgeConfig, cache_dir: Path) -> Iterator[JudgeConfig]:
     if jcfg.serve is None:
         yield jcfg
         return
-    from harness.evaluate.serve import serve_vllm
+    from harness.judges.serve_vllm import serve_vllm
     with serve_vllm(served_model_dir(jcfg, cache_dir), extra_args=jcfg.serve.extra_args,
                     max_model_len=jcfg.serve.max_model_len, served_model_name=jcfg.model,
                     timeout_s=jcfg.serve.timeout_s) as url:

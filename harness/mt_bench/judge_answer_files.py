@@ -1,6 +1,6 @@
 """`harness mt-bench judge`: judge FastChat `model_answer` files that `harness run` did not produce,
 as FastChat's gen_judgment.py does (single, pairwise-baseline, pairwise-all), with the run's client,
-cache, retries and cost accounting (harness.judge.runner.judge_mt_bench).
+cache, retries and cost accounting (harness.mt_bench.runner.judge_mt_bench).
 
 A dry run counts the requests that would be sent (judgments already in the prompt cache are free;
 a prompt asked by several matches is sent once) and estimates their cost: prompt tokens as
@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.judge.config import JudgeConfig
-from harness.judge.matches import build_matches, normalize_questions, references_for
-from harness.judge.runner import cache_path_for, judge_mt_bench
-from harness.judge.prompts import load_judge_prompts
+from harness.judges.config import JudgeConfig
+from harness.mt_bench.matches import build_matches, normalize_questions, references_for
+from harness.mt_bench.runner import cache_path_for, judge_mt_bench
+from harness.mt_bench.prompts import load_judge_prompts
 from harness.store import read_jsonl
 
 MODES = ("single", "pairwise-baseline", "pairwise-all")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from harness.errors import HarnessError
-from harness.judge.files import dedupe
+from harness.mt_bench.fastchat_files import dedupe
 from harness.types import Sample, SampleScore
 
 SINGLE_METRICS = ("mt_bench_turn1", "mt_bench_turn2")

@@ -58,6 +58,6 @@ def test_judge_that_cannot_judge_stops_before_training(tmp_path, case):
 
 
 def test_reachable_judge_passes_the_check():
-    from harness.judge.config import JudgeConfig
+    from harness.judges.config import JudgeConfig
     with LoopbackJudge() as judge:
         JudgeConfig(base_url=judge.base_url, model="loopback-judge", api_key_env=None).check_reachable()

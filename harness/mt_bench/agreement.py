@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.judge.show_result import check_judgments, read_judgment_records
+from harness.mt_bench.show_result import check_judgments, read_judgment_records
 
 
 def _records(path: Path) -> list[dict]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from loopback_judge import LoopbackJudge
 
-from harness.judge.config import JudgeConfig
-from harness.judge.files import load_model_answers, load_questions
-from harness.judge.runner import judge_mt_bench
+from harness.judges.config import JudgeConfig
+from harness.mt_bench.fastchat_files import load_model_answers, load_questions
+from harness.mt_bench.runner import judge_mt_bench
 
 DATA = Path(__file__).resolve().parents[2] / "tasks/data/mt_bench_published"
 MODELS = ("mistral-orpo-capybara", "mistral-orpo-mix")  # answers shipped; one judging pass each
