@@ -10,7 +10,8 @@ from harness import GenerateParams, Sample, Task, task
 @task
 def ifeval(max_new_tokens: int = 1280, n_prompts: int | None = None) -> Task:
     """`max_new_tokens` is lm-eval's 1280 by default (answers of 300+ words need several hundred
-    tokens); `n_prompts` takes the first N prompts of the file (for quick checks only)."""
+    tokens); `n_prompts` takes the first N prompts of the file (a fixed subset: cheaper, wider CIs,
+    and not comparable with figures over all 541)."""
     from harness.ifeval.data import load_prompts
     from harness.metrics.ifeval import IFEVAL_METRICS
 
