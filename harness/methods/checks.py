@@ -66,11 +66,12 @@ def check_declaration(name: str) -> None:
 
 def check_loss_shape_dtype_and_metrics(name: str) -> None:
     """One finite loss per example, in the inputs' dtype (float64 and float32); the metrics are
-    finite, detached scalar tensors."""
+    finite, detached scalar tensors (the policy's log-probs require grad, as in training, so a
+    metric computed from them without .detach() is caught)."""
     import torch
     method = build_method(name)
     for dtype in (torch.float64, torch.float32):
-        losses, metrics = _call(method, _hand_batch(method, dtype=dtype))
+        losses, metrics = _call(method, _hand_batch(method, dtype=dtype, grad=True))
         assert losses.shape == (5,), f"loss shape {tuple(losses.shape)}, expected one value per example (5,)"
         assert losses.dtype == dtype, f"loss dtype {losses.dtype} for {dtype} inputs"
         assert torch.isfinite(losses).all(), f"non-finite loss {losses.tolist()}"

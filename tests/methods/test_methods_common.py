@@ -47,6 +47,21 @@ def test_the_shared_checks_catch_a_loss_that_prefers_the_rejected_answer(monkeyp
     CHECKS["gradients"]("backwards")  # the others still hold
 
 
+def test_the_shared_checks_catch_a_metric_that_is_not_detached(monkeypatch):
+    dpo = METHODS.get("dpo")
+
+    class Attached(dpo):
+        name = "attached"
+
+        def loss(self, policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras):
+            losses, metrics = super().loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, **extras)
+            return losses, {**metrics, "margin": (policy_chosen - policy_rejected).mean()}
+
+    monkeypatch.setitem(METHODS._items, "attached", Attached)
+    with pytest.raises(AssertionError, match="metric 'margin' is not detached"):
+        CHECKS["loss_shape_dtype_metrics"]("attached")
+
+
 @pytest.mark.parametrize("name", ALL_METHODS)
 def test_flags_and_docs(name):
     cls = METHODS.get(name)
