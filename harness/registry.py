@@ -94,6 +94,10 @@ class Registry(Generic[T]):
                 raise HarnessError(f"plug-in {where}: {exc.one_line()}") from None
             except Exception as exc:  # a broken plug-in is named, not a traceback
                 raise HarnessError(f"cannot load plug-in {where}: {type(exc).__name__}: {exc}") from None
+            elsewhere = [name for name, item in self._items.items() if item is obj and name != ep.name]
+            if elsewhere:  # else the one plug-in would be listed twice, under two names
+                raise HarnessError(f"plug-in {where} registers itself as {self.kind} {elsewhere[0]!r}: "
+                                   f"name the entry point {elsewhere[0]!r}")
             if ep.name not in self._items:
                 self.add(ep.name, obj)
 

@@ -2,11 +2,13 @@
 
 The end-to-end test builds a small distribution in a temporary folder, installs it with pip into
 a folder put on PYTHONPATH, and runs `harness list-methods`, `list-tasks` and `run` on a config
-that trains its method and scores its task. The unit tests cover every plug-in kind's group."""
+that trains its method and scores its task; the distribution also carries the README's example
+method, as written there. The unit tests cover every plug-in kind's group."""
 from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -34,6 +36,7 @@ packages = ["harness_plugin_demo"]
 
 [project.entry-points."harness.methods"]
 half_dpo = "harness_plugin_demo.methods:HalfDPO"
+my_dpo = "harness_plugin_demo.readme_method:MyDPO"
 
 [project.entry-points."harness.tasks"]
 echo_word = "harness_plugin_demo.tasks:echo_word"
@@ -103,6 +106,7 @@ def installed_plugin(tmp_path_factory) -> Path:
     (src / "harness_plugin_demo" / "__init__.py").write_text("")
     (src / "harness_plugin_demo" / "methods.py").write_text(METHODS)
     (src / "harness_plugin_demo" / "tasks.py").write_text(TASKS)
+    (src / "harness_plugin_demo" / "readme_method.py").write_text(readme_method())
     site = root / "site"
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
                            "--no-build-isolation", "--disable-pip-version-check", "--target", str(site), str(src)],
@@ -110,6 +114,14 @@ def installed_plugin(tmp_path_factory) -> Path:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (site / "harness_plugin_demo-0.1.0.dist-info" / "entry_points.txt").is_file()
     return site
+
+
+def readme_method() -> str:
+    """The Python block of the README's Extending section: the example users copy."""
+    extending = (REPO / "README.md").read_text().split("## Extending", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", extending, flags=re.S)
+    assert len(blocks) == 1, "the README's Extending section should hold one Python example"
+    return blocks[0]
 
 
 def _cli(site: Path, *args: str) -> subprocess.CompletedProcess:
@@ -128,6 +140,13 @@ def test_installed_plugin_is_listed(installed_plugin):
     tasks = _cli(installed_plugin, "list-tasks")
     assert tasks.returncode == 0, tasks.stderr
     assert any(x.startswith("echo_word") and "Repeat a word" in x for x in tasks.stdout.splitlines())
+
+
+def test_the_readme_example_method_passes_the_checks(installed_plugin):
+    proc = _cli(installed_plugin, "check-method", "my_dpo")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [x.split() for x in proc.stdout.splitlines()]
+    assert len(lines) >= 6 and all(x[0] == "my_dpo" and x[2] == "ok" for x in lines), proc.stdout
 
 
 def test_check_method_runs_the_shared_checks_on_a_plugin(installed_plugin):
@@ -213,6 +232,26 @@ def test_an_object_plugin_registers_through_its_decorator(monkeypatch, tmp_path)
     registry = Registry("metric")
     assert registry.names() == ["shouting"]
     assert registry.get("shouting").__name__ == "Shouting"
+
+
+def test_an_entry_point_named_unlike_its_method_is_an_error(monkeypatch, tmp_path):
+    (tmp_path / "misnamed_plugin_pkg.py").write_text(textwrap.dedent('''
+        from harness.metrics import Metric, metric
+
+        @metric
+        class Whisper(Metric):
+            name = "whisper"
+            def score(self, answers, samples):
+                return []
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _entry_points(monkeypatch, "harness.metrics", ("my_whisper", "misnamed_plugin_pkg:Whisper"))
+    from harness.metrics import METRICS
+    monkeypatch.setattr(METRICS, "_items", dict(METRICS._items))
+    monkeypatch.setattr(METRICS, "_plugins_loaded", False)
+    with pytest.raises(HarnessError, match="entry point 'my_whisper'.* registers itself as metric 'whisper': "
+                                           "name the entry point 'whisper'"):
+        METRICS.names()
 
 
 def test_a_broken_plugin_is_a_one_line_error(monkeypatch, tmp_path):
