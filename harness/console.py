@@ -67,3 +67,71 @@ def all_output_to(log_path: Path) -> Iterator[None]:
             yield
         finally:
             console._file = previous
+
+
+#: seconds between two plain progress lines of one bar where the console is not a terminal
+PLAIN_PROGRESS_EVERY_S = 60.0
+
+
+def progress_bars(*columns, transient: bool = False):
+    """rich's live bars on a terminal. Elsewhere (a pipe, a file, CI) rich draws nothing until the
+    bars stop, so a long stage would be silent: there, plain timestamped lines (PlainProgress)."""
+    if console.is_terminal:
+        from rich.progress import Progress
+        return Progress(*columns, console=console, transient=transient)
+    return PlainProgress()
+
+
+class PlainProgress:
+    """The part of rich.progress.Progress the harness uses, printed as lines such as
+    ``14:02:11 training dpo 7/12 (3m05s)``: a bar that has been moving for PLAIN_PROGRESS_EVERY_S
+    prints a line, then at most one per PLAIN_PROGRESS_EVERY_S, and one when it completes; a bar
+    done sooner prints nothing (the stage headers already say what ran)."""
+
+    def __init__(self, every_s: float | None = None) -> None:
+        self.every_s = PLAIN_PROGRESS_EVERY_S if every_s is None else every_s
+        self.tasks: dict[int, dict] = {}
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Nothing to start: lines are printed as bars move."""
+
+    def stop(self) -> None:
+        """Nothing to clear: every line printed stays."""
+
+    @property
+    def task_ids(self) -> list[int]:
+        return list(self.tasks)
+
+    def add_task(self, description: str, total: float | None = None, completed: float = 0, **_: object) -> int:
+        task_id = len(self.tasks)
+        self.tasks[task_id] = dict(description=description, total=total, completed=completed,
+                                   started=None, printed=None, done=False)
+        return task_id
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        self.update(task_id, advance=advance)
+
+    def update(self, task_id: int, *, completed: float | None = None, advance: float | None = None,
+               description: str | None = None, **_: object) -> None:
+        import time
+        task = self.tasks[task_id]
+        now = time.monotonic()
+        if task["started"] is None:
+            task["started"] = now  # a bar's time counts from its first move, not from when it was added
+        task["description"] = description if description is not None else task["description"]
+        task["completed"] = completed if completed is not None else task["completed"] + (advance or 0)
+        finished = task["total"] is not None and task["completed"] >= task["total"]
+        due = now - (task["printed"] or task["started"]) >= self.every_s
+        if task["done"] or not (due or (finished and task["printed"] is not None)):
+            return
+        task["done"], task["printed"] = finished, now
+        elapsed = int(now - task["started"])
+        of = f"/{task['total']:g}" if task["total"] is not None else ""
+        console.print(f"{time.strftime('%H:%M:%S')} {task['description']} {task['completed']:g}{of} "
+                      f"({elapsed // 60}m{elapsed % 60:02d}s)", highlight=False, markup=False, soft_wrap=True)

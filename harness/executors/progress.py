@@ -7,7 +7,7 @@ from typing import Iterator
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.console import console
+from harness.console import PlainProgress, progress_bars
 from harness.jobs import Job
 
 #: a stage's header on the console and its name in the manifest's stage_wall_s, where not the job kind's
@@ -20,7 +20,7 @@ class JobBars:
     """`advance(job, n)` moves the bar of the job's stage; `finish(job)` tops it up to the job's
     units (a job that reports no progress of its own, or a Ray job, moves it only then)."""
 
-    def __init__(self, progress: Progress, jobs: list[Job]) -> None:
+    def __init__(self, progress: Progress | PlainProgress, jobs: list[Job]) -> None:
         self.progress = progress
         self.units = {job.key: job.units for job in jobs}
         self.moved = dict.fromkeys(self.units, 0)
@@ -55,5 +55,5 @@ def stage_of(job: Job) -> str:
 @contextmanager
 def job_bars(jobs: list[Job]) -> Iterator[JobBars]:
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console) as progress:
+    with progress_bars(*columns) as progress:
         yield JobBars(progress, jobs)

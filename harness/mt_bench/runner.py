@@ -241,11 +241,10 @@ async def ajudge_mt_bench(cfg: JudgeConfig, questions: Iterable[dict | Sample],
 def _progress(enabled: bool, total: int, cfg: JudgeConfig):
     if not enabled:
         return None
-    from harness.console import console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+    from harness.console import progress_bars
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    bar = progress_bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TimeRemainingColumn())
     bar.add_task(f"MT-Bench judge ({cfg.model})", total=total)
     bar.start()
     return bar

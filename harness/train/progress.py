@@ -1,25 +1,30 @@
-"""A rich progress bar for a training job (the trainer's own tqdm bar goes to the run's log)."""
+"""A progress bar for a training job, counting steps (the trainer's own tqdm bar goes to the run's
+log): rich's on a terminal, plain timestamped lines elsewhere (harness.console.progress_bars)."""
 from __future__ import annotations
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from typing import TYPE_CHECKING
+
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers import TrainerCallback
 
-from harness.console import console
+from harness.console import PlainProgress, progress_bars
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
-class RichProgressCallback(TrainerCallback):
+class TrainingProgressCallback(TrainerCallback):
     def __init__(self, label: str) -> None:
         self.label = label
-        self.progress: Progress | None = None
+        self.progress: Progress | PlainProgress | None = None
         self.task = None
 
     def on_train_begin(self, args, state, control, **kwargs):
-        # not in a log or a pipe: a bar that is not redrawn in place only adds lines there
-        if not state.is_world_process_zero or not console.is_terminal:
+        if not state.is_world_process_zero:
             return
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                                 transient=True)  # the run's own bars count finished jobs
+        self.progress = progress_bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), TimeRemainingColumn(),
+                                      transient=True)  # the run's own bars count finished jobs
         self.progress.start()
         self.task = self.progress.add_task(f"training {self.label}", total=state.max_steps,
                                            completed=state.global_step)

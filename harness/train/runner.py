@@ -20,7 +20,7 @@ from harness.models.load import load_model, load_tokenizer
 from harness.train.adapter import MethodTrainer
 from harness.train.pairs import pair_report
 from harness.train.precision import resolve_precision, trained_precision, trainer_flags
-from harness.train.progress import RichProgressCallback
+from harness.train.progress import TrainingProgressCallback
 from harness.train.sampler import EpochSeededLengthGroupedSampler
 
 
@@ -124,7 +124,7 @@ def train_sft(start_dir: str, chats: list[dict], spec, stage_dir: Path, seed: in
                      train_sampling_strategy="group_by_length")
     trainer = ResumableSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=peft_config,
-                         callbacks=[RichProgressCallback("the starting checkpoint (SFT)")])
+                         callbacks=[TrainingProgressCallback("the starting checkpoint (SFT)")])
     resume = _last_checkpoint(out)
     trainer.train(resume_from_checkpoint=resume)
     return {**_finish(trainer, start_dir, stage_dir, tokenizer, t0, peft, dtype), "resumed_from": resume}
@@ -146,7 +146,7 @@ def train_method(method: Method, start_dir: str, dataset: Dataset, spec, stage_d
     args.include_num_input_tokens_seen = True
     measures = [analysis(name).callback(tokenizer, spec, inputs, stage_dir) for name, inputs in probes.items()]
     trainer = MethodTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                            method=method, callbacks=[*measures, RichProgressCallback(method.name)],
+                            method=method, callbacks=[*measures, TrainingProgressCallback(method.name)],
                             peft_config=peft_config)
     resume = _last_checkpoint(out)
     trainer.train(resume_from_checkpoint=resume)
