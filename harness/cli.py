@@ -140,8 +140,13 @@ def list_tasks(tasks_dir: list[Path] = typer.Option([], "--tasks-dir")) -> None:
     except HarnessError as exc:
         _fail(exc)
     for name in registry.names():
-        doc = (inspect.getdoc(sys.modules[registry.get(name).__module__]) or "").splitlines()
-        typer.echo(f"{name:20s} {doc[0] if doc else ''}")
+        factory = registry.get(name)
+        doc = (inspect.getdoc(sys.modules[factory.__module__]) or "").split("\n\n", 1)[0]
+        options = ", ".join(f"{p.name}={p.default!r}" for p in inspect.signature(factory).parameters.values()
+                            if p.default is not inspect.Parameter.empty and p.name != "run_config")
+        typer.echo(f"{name:20s} {' '.join(doc.split())}")
+        if options:
+            typer.echo(f"{'':20s} options: {options}")
 
 
 @app.command()
