@@ -71,8 +71,12 @@ def change_matrix(pairs: pd.DataFrame, model: str, kind: str, column: str) -> np
     return np.array([r.loc[ids].to_numpy() - base.loc[ids].to_numpy() for r in rows])
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _shape(m: np.ndarray) -> str:
-    return f"{m.shape[0]} seeds x {m.shape[1]} pairs" if m.size else "no pairs"
+    return f"{_count(m.shape[0], 'seed')} x {_count(m.shape[1], 'pair')}" if m.size else "no pairs"
 
 
 def _likelihood_findings(pairs: pd.DataFrame, rows: dict[str, list[str]], n_resamples: int,
@@ -128,7 +132,7 @@ def _metric_findings(comparisons: pd.DataFrame) -> list[Finding]:
             continue
         out.append(Finding(f"{r.model} beats {r.baseline} on {r.metric}", "leaderboard",
                            "paired bootstrap by seed and sample", r.diff, r.lo, r.hi,
-                           f"{r.seeds} seeds x {r.n} samples", verdict(r.lo, r.hi, +1)))
+                           f"{_count(r.seeds, 'seed')} x {_count(r.n, 'sample')}", verdict(r.lo, r.hi, +1)))
     return out
 
 
