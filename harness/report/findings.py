@@ -163,4 +163,8 @@ def to_markdown(items: list[Finding], title: str) -> str:
                      f"{_num(f.hi)}] | {f.test} | {f.n} |")
     if not items:
         lines.append("| (nothing this run can test) | | | | | |")
+    if not any(f.source != "leaderboard" for f in items):
+        lines += ["", "The DPOP and ASFT papers' likelihood claims are not tested on this run: they need a DPO, DPOP "
+                  "or ASFT row and held-out near-miss pairs (`data.synthetic`, or the `gsm8k` loader) with the "
+                  "`token_logps` analysis."]
     return "\n".join(lines) + "\n"

@@ -222,7 +222,9 @@ def build_leaderboard(run_dirs: list[Path], baseline: str | None = None,
 
 
 def run_summary(run_dir: Path) -> str:
-    """One line saying what a run ran on, from its manifest (config, machine, versions, time)."""
+    """One line saying what a run ran on, from its manifest (config, machine, versions). Not its wall
+    time: that of the invocation that wrote the tables (10 s for a cached rerun) would make a
+    reproduced table differ; manifest.json keeps every invocation's."""
     try:
         m = read_manifest(run_dir)
     except HarnessError as exc:
@@ -233,7 +235,7 @@ def run_summary(run_dir: Path) -> str:
     from harness.train.pairs import pairs_lines
     dropped = pairs_lines(m.training.values())
     return (f"run {m.run_name}: config {m.config_file or '-'}; {device}, "
-            f"{hw.get('mem_gib', '?')} GiB RAM; {versions}; wall {m.total_wall_s} s"
+            f"{hw.get('mem_gib', '?')} GiB RAM; {versions}"
             + "".join(f"; {line}" for line in dropped))
 
 

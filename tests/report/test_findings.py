@@ -48,6 +48,7 @@ def test_planted_effects_give_their_verdicts():
     assert got["DPOP (dpop_l50) does not lower log pi(chosen) on near-miss pairs"].verdict == "supported"
     assert got["DPOP (dpop_l50) keeps log pi(chosen) on near-miss pairs higher than DPO"].verdict == "supported"
     assert got["ASFT does not lower log pi(chosen) on near-miss pairs"].verdict == "not supported"
+    assert "not tested on this run" not in to_markdown(list(got.values()), "run")
 
 
 def test_reversed_effects_contradict():
@@ -72,6 +73,7 @@ def test_metric_claims_from_comparisons_and_markdown():
                                                       ("orpo beats dpo on t/em", "not supported")]
     md = to_markdown(items, "run")
     assert "| asft beats dpo on t/em | leaderboard | **supported** | +5.000 [+1.000, +9.000] |" in md
+    assert "likelihood claims are not tested on this run: they need" in md  # no held-out pairs: said, not silent
 
 
 @pytest.mark.parametrize("lo,hi,direction,want", [(-2, -1, -1, "supported"), (1, 2, -1, "contradicted"),
