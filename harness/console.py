@@ -79,17 +79,18 @@ def progress_bars(*columns, transient: bool = False):
     if console.is_terminal:
         from rich.progress import Progress
         return Progress(*columns, console=console, transient=transient)
-    return PlainProgress()
+    return PlainProgress(transient=transient)
 
 
 class PlainProgress:
     """The part of rich.progress.Progress the harness uses, printed as lines such as
     ``14:02:11 training dpo 7/12 (3m05s)``: a bar that has been moving for PLAIN_PROGRESS_EVERY_S
-    prints a line, then at most one per PLAIN_PROGRESS_EVERY_S, and one when it completes; a bar
-    done sooner prints nothing (the stage headers already say what ran)."""
+    prints a line, then at most one per PLAIN_PROGRESS_EVERY_S, and one when it completes. A
+    transient bar (one training's steps) done sooner prints nothing, as rich's leaves nothing."""
 
-    def __init__(self, every_s: float | None = None) -> None:
+    def __init__(self, every_s: float | None = None, transient: bool = False) -> None:
         self.every_s = PLAIN_PROGRESS_EVERY_S if every_s is None else every_s
+        self.transient = transient
         self.tasks: dict[int, dict] = {}
 
     def __enter__(self) -> PlainProgress:
@@ -128,7 +129,7 @@ class PlainProgress:
         task["completed"] = completed if completed is not None else task["completed"] + (advance or 0)
         finished = task["total"] is not None and task["completed"] >= task["total"]
         due = now - (task["printed"] or task["started"]) >= self.every_s
-        if task["done"] or not (due or (finished and task["printed"] is not None)):
+        if task["done"] or not (due or (finished and (task["printed"] is not None or not self.transient))):
             return
         task["done"], task["printed"] = finished, now
         elapsed = int(now - task["started"])

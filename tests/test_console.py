@@ -38,14 +38,18 @@ def test_a_long_bar_prints_a_line_a_minute_and_one_at_the_end(captured, clock):
         "training dpo 3/12 (1m01s)", "training dpo 5/12 (2m05s)", "training dpo 12/12 (2m10s)"]
 
 
-def test_a_short_bar_prints_nothing(captured, clock):
-    with PlainProgress(every_s=60) as bars:
+@pytest.mark.parametrize("transient", [True, False])
+def test_a_short_bar_prints_its_end_unless_transient(captured, clock, transient):
+    with PlainProgress(every_s=60, transient=transient) as bars:
         bar = bars.add_task("generating", total=4)
-        for t in range(4):
+        for t in range(3):
             clock[0] = 1000.0 + 10 * t
             bars.advance(bar)
-        bars.update(bars.task_ids[0], description="generating sft")
-    assert captured.getvalue() == ""
+        assert captured.getvalue() == ""
+        bars.update(bars.task_ids[0], advance=1, description="generating sft")
+        bars.update(bar, completed=4)  # already done: no second line
+    lines = [re.sub(r"^\d\d:\d\d:\d\d ", "", x) for x in captured.getvalue().splitlines()]
+    assert lines == ([] if transient else ["generating sft 4/4 (0m20s)"])
 
 
 def test_not_a_terminal_gets_plain_lines_a_terminal_gets_rich_bars(monkeypatch):
@@ -70,3 +74,15 @@ def test_training_progress_in_a_pipe(captured, monkeypatch):
     callback.on_train_end(None, state, None)
     lines = captured.getvalue().splitlines()
     assert len(lines) == 3 and lines[-1].split(" ", 1)[1].startswith("training the starting checkpoint (SFT) 3/3")
+
+
+def test_a_stage_ends_with_its_own_name_not_its_last_job(captured, clock):
+    from harness.executors.progress import JobBars
+    jobs = [SimpleNamespace(key=f"train/{k}", units=1, name=f"train:{m}") for k, m in (("a", "dpo"), ("b", "orpo"))]
+    with PlainProgress(every_s=60) as plain:
+        bars = JobBars(plain, jobs)
+        for job in jobs:
+            bars.describe(job)
+            clock[0] += 5
+            bars.finish(job)
+    assert [re.sub(r"^\d\d:\d\d:\d\d ", "", x) for x in captured.getvalue().splitlines()] == ["training 2/2 (0m10s)"]

@@ -27,6 +27,7 @@ class JobBars:
         totals: dict[str, int] = {}  # per stage, over distinct keys, in order of first appearance
         for key, units in self.units.items():
             totals[key.split("/", 1)[0]] = totals.get(key.split("/", 1)[0], 0) + units
+        self.totals = totals
         self.bars = {stage: progress.add_task(BAR_NAMES.get(stage, stage), total=total)
                      for stage, total in totals.items()}
 
@@ -34,7 +35,10 @@ class JobBars:
         n = min(n, self.units[job.key] - self.moved[job.key])
         if n > 0:
             self.moved[job.key] += n
-            self.progress.advance(self.bars[stage_of(job)], n)
+            stage = stage_of(job)
+            if sum(m for key, m in self.moved.items() if key.split("/", 1)[0] == stage) == self.totals[stage]:
+                self.progress.update(self.bars[stage], description=BAR_NAMES.get(stage, stage))  # the stage, done
+            self.progress.advance(self.bars[stage], n)
 
     def describe(self, job: Job) -> None:
         self.progress.update(self.bars[stage_of(job)], description=f"{BAR_NAMES.get(stage_of(job), stage_of(job))} "
