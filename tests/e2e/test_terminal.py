@@ -30,7 +30,10 @@ def test_ctrl_c_then_resume_and_results_on_stdout(tmp_path):
            "--set", f"results_dir={tmp_path}/results"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     with open(tmp_path / "out1", "w") as out, open(tmp_path / "err1", "w") as err:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, env=env, start_new_session=True)
+        # SIG_DFL: a test suite started in the background (`pytest &`) passes on an ignored SIGINT,
+        # and Python then never raises KeyboardInterrupt: the run would finish, exit 0
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, env=env, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.time() + 600
         while not list((tmp_path / "cache").glob("base/*/trainer")):  # the starting-checkpoint SFT has begun
             assert proc.poll() is None, (tmp_path / "err1").read_text()[-3000:]
