@@ -217,16 +217,21 @@ def test_a_spec_plugin_is_listed_without_being_imported(monkeypatch, kind):
         registry.get("mien")
 
 
-def test_an_object_plugin_registers_through_its_decorator(monkeypatch, tmp_path):
-    (tmp_path / "my_metric_pkg.py").write_text(textwrap.dedent('''
+def _metric_plugin_module(folder: Path, module: str, cls: str, name: str) -> None:
+    """A module of a user's package with one @metric class, importable from `folder`."""
+    (folder / f"{module}.py").write_text(textwrap.dedent(f'''
         from harness.metrics import Metric, metric
 
         @metric
-        class Shouting(Metric):
-            name = "shouting"
+        class {cls}(Metric):
+            name = "{name}"
             def score(self, answers, samples):
                 return []
     '''))
+
+
+def test_an_object_plugin_registers_through_its_decorator(monkeypatch, tmp_path):
+    _metric_plugin_module(tmp_path, "my_metric_pkg", "Shouting", "shouting")
     monkeypatch.syspath_prepend(str(tmp_path))
     _entry_points(monkeypatch, "harness.metrics", ("shouting", "my_metric_pkg:Shouting"))
     registry = Registry("metric")
@@ -234,16 +239,8 @@ def test_an_object_plugin_registers_through_its_decorator(monkeypatch, tmp_path)
     assert registry.get("shouting").__name__ == "Shouting"
 
 
-def test_an_entry_point_named_unlike_its_method_is_an_error(monkeypatch, tmp_path):
-    (tmp_path / "misnamed_plugin_pkg.py").write_text(textwrap.dedent('''
-        from harness.metrics import Metric, metric
-
-        @metric
-        class Whisper(Metric):
-            name = "whisper"
-            def score(self, answers, samples):
-                return []
-    '''))
+def test_an_entry_point_named_unlike_what_it_registers_is_an_error(monkeypatch, tmp_path):
+    _metric_plugin_module(tmp_path, "misnamed_plugin_pkg", "Whisper", "whisper")
     monkeypatch.syspath_prepend(str(tmp_path))
     _entry_points(monkeypatch, "harness.metrics", ("my_whisper", "misnamed_plugin_pkg:Whisper"))
     from harness.metrics import METRICS
