@@ -17,6 +17,26 @@ from harness.judges.config import JudgeConfig
 from harness.models.tiny import TinyModelConfig
 
 
+# transformers' optimizer and scheduler names (OptimizerNames, SchedulerType), copied because importing
+# transformers.training_args to check a config costs seconds; tests/test_config.py fails when they drift.
+OPTIMIZERS = (
+    "adamw_torch", "adamw_torch_fused", "adamw_torch_xla", "adamw_torch_npu_fused", "adafactor",
+    "adamw_anyprecision", "adamw_torch_4bit", "adamw_torch_8bit", "ademamix", "sgd", "adagrad",
+    "adamw_bnb_8bit", "adamw_8bit", "ademamix_8bit", "lion_8bit", "lion_32bit", "paged_adamw_32bit",
+    "paged_adamw_8bit", "paged_ademamix_32bit", "paged_ademamix_8bit", "paged_lion_32bit",
+    "paged_lion_8bit", "rmsprop", "rmsprop_bnb", "rmsprop_bnb_8bit", "rmsprop_bnb_32bit",
+    "galore_adamw", "galore_adamw_8bit", "galore_adafactor", "galore_adamw_layerwise",
+    "galore_adamw_8bit_layerwise", "galore_adafactor_layerwise", "lomo", "adalomo", "grokadamw",
+    "schedule_free_radam", "schedule_free_adamw", "schedule_free_sgd", "apollo_adamw",
+    "apollo_adamw_layerwise", "stable_adamw",
+)
+SCHEDULERS = (
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+    "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
+    "warmup_stable_decay", "greedy",
+)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -154,11 +174,7 @@ class OptimSpec(Strict):
     @classmethod
     def _known_name(cls, v: str, info) -> str:
         """transformers' own names: a typo fails here, not deep inside training."""
-        from transformers.trainer_utils import SchedulerType
-        from transformers.training_args import OptimizerNames
-        what, names = (("optimizer", OptimizerNames) if info.field_name == "optimizer"
-                       else ("scheduler", SchedulerType))
-        valid = [n.value for n in names]
+        what, valid = (("optimizer", OPTIMIZERS) if info.field_name == "optimizer" else ("scheduler", SCHEDULERS))
         if v not in valid:
             raise ValueError(f"unknown {what} {v!r}; valid: {', '.join(valid)}")
         return v

@@ -121,6 +121,17 @@ def test_bad_training_surface_one_line(tmp_path, text, expected):
     assert expected in msg
 
 
+def test_optimizer_and_scheduler_names_are_transformers_own():
+    """harness.config keeps a copy of the names (importing transformers.training_args to check a
+    config costs seconds): the copy is the installed transformers' list, no more, no less."""
+    from transformers.trainer_utils import SchedulerType
+    from transformers.training_args import OptimizerNames
+
+    from harness.config import OPTIMIZERS, SCHEDULERS
+    assert OPTIMIZERS == tuple(n.value for n in OptimizerNames)
+    assert SCHEDULERS == tuple(n.value for n in SchedulerType)
+
+
 def test_per_method_train_overrides_and_epochs(tmp_path):
     text = BASE.replace("[dpo]", "[dpo, {name: asft, train: {learning_rate: 3.0e-5, num_epochs: 2}}]")
     cfg = load_config(_write(tmp_path, text + "train: {max_steps: 7, learning_rate: 1.0e-4, weight_decay: 0.1}\n"))

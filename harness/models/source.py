@@ -9,6 +9,7 @@ reference, log-probs, HF and vLLM generation -- renders conversations with the s
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -54,13 +55,10 @@ def check_source(spec: str, config_file: str | os.PathLike | None = None, field:
         if magic != GGUF_MAGIC:
             raise HarnessError(f"{path} is not a readable GGUF file (starts with {magic!r}, not b'GGUF')",
                                file=config_file, field=field)
-        try:
-            from gguf import GGUFReader
-            GGUFReader(str(path))
-        except Exception as exc:  # noqa: BLE001 - any parse failure of a corrupt file
-            raise HarnessError(f"{path} is not a readable GGUF file ({type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else ''})", file=config_file,
-                               field=field) from None
+        stat = path.stat()
+        problem = _gguf_problem(str(path), stat.st_size, stat.st_mtime_ns)
+        if problem:
+            raise HarnessError(f"{path} is not a readable GGUF file ({problem})", file=config_file, field=field)
         return path
     missing = [what for what, ok in (
         ("config.json", (path / "config.json").is_file()),
@@ -71,6 +69,18 @@ def check_source(spec: str, config_file: str | os.PathLike | None = None, field:
         raise HarnessError(f"{path} is not a Hugging Face checkpoint folder: no {', no '.join(missing)}",
                            file=config_file, field=field)
     return path
+
+
+@functools.lru_cache(maxsize=8)
+def _gguf_problem(path: str, size: int, mtime_ns: int) -> str | None:
+    """Why gguf cannot parse the file, or None. Parsing 100 MB takes seconds: once per process for
+    a file (the config check and the pipeline both ask), again if its size or time changes."""
+    try:
+        from gguf import GGUFReader
+        GGUFReader(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a corrupt file
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
 
 
 def source_digest(path: Path) -> str:
