@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -120,7 +121,6 @@ class PlainProgress:
 
     def update(self, task_id: int, *, completed: float | None = None, advance: float | None = None,
                description: str | None = None, **_: object) -> None:
-        import time
         task = self.tasks[task_id]
         now = time.monotonic()
         if task["started"] is None:

@@ -27,7 +27,7 @@ class JobBars:
         totals: dict[str, int] = {}  # per stage, over distinct keys, in order of first appearance
         for key, units in self.units.items():
             totals[key.split("/", 1)[0]] = totals.get(key.split("/", 1)[0], 0) + units
-        self.totals = totals
+        self.left = dict(totals)  # units per stage still to come
         self.bars = {stage: progress.add_task(BAR_NAMES.get(stage, stage), total=total)
                      for stage, total in totals.items()}
 
@@ -36,7 +36,8 @@ class JobBars:
         if n > 0:
             self.moved[job.key] += n
             stage = stage_of(job)
-            if sum(m for key, m in self.moved.items() if key.split("/", 1)[0] == stage) == self.totals[stage]:
+            self.left[stage] -= n
+            if self.left[stage] == 0:
                 self.progress.update(self.bars[stage], description=BAR_NAMES.get(stage, stage))  # the stage, done
             self.progress.advance(self.bars[stage], n)
 
