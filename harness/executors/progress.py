@@ -37,9 +37,8 @@ class JobBars:
             self.moved[job.key] += n
             stage = stage_of(job)
             self.left[stage] -= n
-            if self.left[stage] == 0:
-                self.progress.update(self.bars[stage], description=BAR_NAMES.get(stage, stage))  # the stage, done
-            self.progress.advance(self.bars[stage], n)
+            done = {"description": BAR_NAMES.get(stage, stage)} if self.left[stage] == 0 else {}  # the stage's name
+            self.progress.update(self.bars[stage], advance=n, **done)
 
     def describe(self, job: Job) -> None:
         self.progress.update(self.bars[stage_of(job)], description=f"{BAR_NAMES.get(stage_of(job), stage_of(job))} "
