@@ -3,8 +3,9 @@
 Every folder of results/ gets a section, runs first, each group in name order:
   - a run (it has manifest.json): where it came from (config, the settings in which the run
     differs from that file, seeds, hardware, versions, each invocation's computed jobs and wall
-    time, wall time per stage of the last), its leaderboard's table, the claims of its findings.md with their verdicts,
-    training cost per method (train_costs.csv), and links to its plots and other tables;
+    time, wall time per stage of the last), its leaderboard's table, the claims of its
+    findings.md with their verdicts, training cost per method (train_costs.csv), and links to its
+    plots and other tables;
   - a folder of benchmark figures (*.json from scripts/bench_*.py): per file, what it compares,
     the command that produced it, the machine, and its figures;
   - anything else: links to its Markdown files.

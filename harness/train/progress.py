@@ -2,15 +2,10 @@
 log): rich's on a terminal, plain timestamped lines elsewhere (harness.console.progress_bars)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from transformers import TrainerCallback
 
 from harness.console import PlainProgress, progress_bars
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
 
 
 class TrainingProgressCallback(TrainerCallback):
